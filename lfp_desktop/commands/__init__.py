@@ -1,0 +1,1 @@
+"""Sub-commands of the ``lfp`` CLI, one module each (see ``lfp_desktop.cli``)."""

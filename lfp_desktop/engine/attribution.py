@@ -1,0 +1,358 @@
+"""The fingerprint estimator: batched multi-start inversion of the generator.
+
+For each image x the unknowns are α (coordinates in U) and key logits κ:
+
+    ŵ(α, κ) = μ + Uᵀα + σ · Vᵀ enc(sigmoid(κ))
+    L(α, κ) = D(x, g(ŵ)) + λ Σ_j [relu(α_j − 3 s_j) + relu(−3 s_j − α_j)]
+
+All starts of all images run as one batch. The total loss is the *sum* of the per-start
+losses and Adam is element-wise, so every start follows exactly the path it would follow
+alone. Losing starts may be dropped (successive halving) and settled images stopped early;
+both decisions use only losses and the stability of the decoded bits.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from lfp_desktop import __version__
+from lfp_desktop.engine.images import from_uint8, to_uint8
+from lfp_desktop.engine.losses import ImageLoss, make_loss
+from lfp_desktop.engine.scheme import Scheme
+from lfp_desktop.errors import LFPError
+
+
+class AttributionCancelled(LFPError):
+    """Raised when the cancel flag is set between optimisation steps."""
+
+
+@dataclass(frozen=True)
+class AttributionSettings:
+    """Keyword settings of :func:`attribute`. ``reference()`` reproduces the published
+    procedure (20 starts, 2000 steps, no pruning, no early stop)."""
+
+    starts: int = 20
+    steps: int = 2000
+    lr: float = 0.2
+    lr_decay: float = 0.001  # lr_i = lr · exp(−lr_decay · (i + 1))
+    penalty: float = 0.1  # λ
+    penalty_bound: float = 3.0  # in stds of each U coordinate
+    init_range: float = 1.0  # Latin hypercube over ± init_range stds
+    loss: str = "pixel"
+    lpips_backbone: str = ""
+    early_stopping: bool = True
+    min_steps: int = 100  # never stop an image before this many steps
+    patience: int = 60  # steps with unchanged best bits and flat loss before stopping
+    rel_tol: float = 1e-3  # "flat": best loss improved by less than this fraction over patience
+    halving_steps: tuple[int, ...] = (40, 80, 160)  # keep the better half of starts at these steps
+    min_survivors: int = 4
+    seed: int = 0
+
+    @classmethod
+    def reference(cls, **kw: Any) -> "AttributionSettings":
+        base = dict(early_stopping=False, halving_steps=())
+        base.update(kw)
+        return cls(**base)
+
+    def validate(self) -> None:
+        if self.starts < 1 or self.steps < 1:
+            raise LFPError("starts and steps must be at least 1")
+        if self.lr <= 0 or self.penalty < 0 or self.penalty_bound <= 0 or self.init_range < 0:
+            raise LFPError("lr and penalty_bound must be positive; penalty and init_range non-negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["halving_steps"] = list(self.halving_steps)
+        return d
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """Progress after one optimisation step for one image (plain data, no tensors)."""
+
+    image_index: int
+    step: int
+    losses: np.ndarray  # float64 (starts,), NaN where a start was dropped or stopped
+    best_start: int
+    best_loss: float
+    bit_probs: np.ndarray  # float64 (K,), sigmoid(κ) of the best start
+    active_starts: int
+    done: bool
+
+
+@dataclass(frozen=True)
+class AttributionResult:
+    """Outcome of inverting one image; arrays are numpy, never live tensors."""
+
+    bits: np.ndarray  # uint8 (K,) decoded key 1[sigmoid(κ) > ½] of the winning start
+    bit_probs: np.ndarray  # float64 (K,)
+    confidence: np.ndarray  # float64 (K,) |sigmoid(κ) − ½| in [0, ½]
+    agreement: np.ndarray  # float64 (K,) fraction of finishing starts agreeing with the winner
+    winning_start: int
+    final_losses: np.ndarray  # float64 (starts,) last loss of each start
+    loss_curves: np.ndarray  # float32 (steps_run, starts), NaN after a start stopped
+    reconstruction: np.ndarray  # uint8 (H, W, 3)
+    reconstruction_distance: float  # D(x, g(ŵ)) without the penalty
+    latent: np.ndarray  # float32 (d,) the winning ŵ
+    steps_run: int
+    seconds: float
+    loss_name: str
+    device: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    engine_version: str = __version__
+
+    def to_dict(self, *, arrays: bool = True) -> dict[str, Any]:
+        """JSON-ready dict; ``arrays=False`` leaves out the curves, image and latent."""
+        d: dict[str, Any] = {
+            "bits": "".join(map(str, self.bits.tolist())), "bit_probs": self.bit_probs.round(6).tolist(),
+            "confidence": self.confidence.round(6).tolist(), "agreement": self.agreement.round(4).tolist(),
+            "winning_start": self.winning_start, "final_losses": self.final_losses.tolist(),
+            "reconstruction_distance": self.reconstruction_distance, "steps_run": self.steps_run,
+            "seconds": round(self.seconds, 4), "loss": self.loss_name, "device": self.device,
+            "settings": self.settings, "engine_version": self.engine_version,
+        }
+        if arrays:
+            d["loss_curves"] = [[None if math.isnan(v) else float(v) for v in row] for row in self.loss_curves]
+            d["latent"] = self.latent.tolist()
+        return d
+
+
+CancelFlag = threading.Event | Callable[[], bool] | None
+Callback = Callable[[StepReport], None] | None
+
+
+def latin_hypercube(n: int, dim: int, seed: int) -> np.ndarray:
+    """n points in [−1, 1]^dim from a seeded Latin hypercube; float64 (n, dim)."""
+    from scipy.stats import qmc
+
+    return qmc.LatinHypercube(d=dim, seed=np.random.default_rng(seed)).random(n) * 2.0 - 1.0
+
+
+class _Adam:
+    """Element-wise Adam (same update as torch.optim.Adam) whose state rows can be dropped."""
+
+    def __init__(self, params: list[torch.Tensor], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params, self.betas, self.eps, self.t = params, betas, eps, 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+
+    def step(self, lr: float) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        bc1, bc2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        with torch.no_grad():
+            for p, m, v in zip(self.params, self.m, self.v):
+                g = p.grad
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (v.sqrt() / math.sqrt(bc2)).add_(self.eps)
+                p.addcdiv_(m, denom, value=-lr / bc1)
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Keep only these rows (dim 0) of every parameter and its state."""
+        for lst in (self.params, self.m, self.v):
+            for i, t in enumerate(lst):
+                lst[i] = t.detach()[rows].clone()
+        for p in self.params:
+            p.requires_grad_(True)
+
+
+def _is_cancelled(cancel: CancelFlag) -> bool:
+    if cancel is None:
+        return False
+    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+
+
+def attribute(generator: torch.nn.Module, scheme: Scheme, images: Sequence[np.ndarray] | np.ndarray, *,
+              settings: AttributionSettings = AttributionSettings(), device: torch.device | str | None = None,
+              callback: Callback = None, cancel: CancelFlag = None,
+              loss: ImageLoss | None = None) -> list[AttributionResult]:
+    """Invert the generator for each image and decode its key.
+
+    images: uint8 (H, W, 3) each, at the generator's resolution (casework resizes evidence).
+    callback receives a StepReport per image per step; cancel (Event or callable) is checked
+    between steps and raises AttributionCancelled. Returns one result per image, in order.
+    """
+    settings.validate()
+    dev = torch.device(device) if device is not None else generator.device
+    if generator.device != dev:
+        raise LFPError(f"the generator is on {generator.device}, not on the requested device {dev}")
+    size = generator.config.size
+    arr = np.stack([np.asarray(im) for im in images]) if len(images) else np.zeros((0, size, size, 3), np.uint8)
+    if arr.ndim != 4 or arr.shape[1:] != (size, size, 3) or arr.dtype != np.uint8:
+        raise LFPError(f"images must be uint8 {size}×{size}×3 for this generator, got {arr.dtype} {arr.shape[1:]}")
+    if scheme.latent_dim != generator.config.style_dim:
+        raise LFPError(f"the scheme's latent dimension {scheme.latent_dim} does not match the "
+                       f"generator's {generator.config.style_dim}")
+    if len(arr) == 0:
+        return []
+    loss_fn = loss or make_loss(settings.loss, settings.lpips_backbone, device=dev)
+    return _Inversion(generator, scheme, arr, settings, dev, loss_fn, callback, cancel).run()
+
+
+class _Inversion:
+    """State of one batched run: rows are (image, start) pairs still being optimised."""
+
+    def __init__(self, generator: Any, scheme: Scheme, images: np.ndarray, settings: AttributionSettings,
+                 device: torch.device, loss_fn: ImageLoss, callback: Callback, cancel: CancelFlag):
+        self.g, self.scheme, self.s, self.dev = generator, scheme, settings, device
+        self.loss_fn, self.callback, self.cancel = loss_fn, callback, cancel
+        self.m, self.n = len(images), settings.starts
+        basis = scheme.torch_basis(device)
+        self.mean, self.V, self.U, self.free_std = basis["mean"], basis["V"], basis["U"], basis["free_stds"]
+        self.targets = from_uint8(images, device)
+        self.loss_fn.prepare(self.targets)
+        k, free = scheme.key_len, scheme.latent_dim - scheme.key_len
+        alpha0 = np.concatenate([latin_hypercube(self.n, free, settings.seed + 7919 * i) for i in range(self.m)])
+        alpha0 = alpha0 * settings.init_range * scheme.free_stds[None, :]
+        self.alpha = torch.as_tensor(alpha0, dtype=torch.float32, device=device).requires_grad_(True)
+        self.kappa = torch.zeros(self.m * self.n, k, device=device, requires_grad=True)
+        self.row_image = torch.arange(self.m, device=device).repeat_interleave(self.n)
+        self.row_start = torch.arange(self.n, device=device).repeat(self.m)
+        self.opt = _Adam([self.alpha, self.kappa])
+        self.curves = np.full((settings.steps, self.m, self.n), np.nan, dtype=np.float32)
+        self.final_loss = np.full((self.m, self.n), np.inf)
+        self.final_kappa = np.zeros((self.m, self.n, k), dtype=np.float64)
+        self.final_alpha = np.zeros((self.m, self.n, free), dtype=np.float64)
+        self.finished = np.zeros((self.m, self.n), dtype=bool)  # ran to the end (not pruned)
+        self.steps_run = np.zeros(self.m, dtype=np.int64)
+        self.best_hist: list[list[tuple[float, bytes]]] = [[] for _ in range(self.m)]
+        self.t0 = time.perf_counter()
+        self.seconds = np.zeros(self.m)
+
+    def w_hat(self, alpha: torch.Tensor, kappa: torch.Tensor) -> torch.Tensor:
+        probs = torch.sigmoid(kappa)
+        coef = probs if self.scheme.encoding == "01" else 2.0 * probs - 1.0
+        return self.mean + alpha @ self.U + self.scheme.sigma * (coef @ self.V)
+
+    def row_losses(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(total per row incl. penalty, distance per row) for the current parameters."""
+        images = self.g.synthesis(self.w_hat(self.alpha, self.kappa))
+        dist = self.loss_fn(images, self.row_image)
+        bound = self.s.penalty_bound * self.free_std
+        pen = (torch.relu(self.alpha - bound) + torch.relu(-bound - self.alpha)).sum(1)
+        return dist + self.s.penalty * pen, dist
+
+    def run(self) -> list[AttributionResult]:
+        for step in range(self.s.steps):
+            if _is_cancelled(self.cancel):
+                raise AttributionCancelled("attribution was cancelled")
+            total, _ = self.row_losses()
+            self.opt.params[0].grad = None
+            self.opt.params[1].grad = None
+            total.sum().backward()
+            # Losses are those of the parameters before this update (as a sequential loop reports).
+            self._record(step, total.detach())
+            self.opt.step(self.s.lr * math.exp(-self.s.lr_decay * (step + 1)))
+            self.alpha, self.kappa = self.opt.params
+            last = step == self.s.steps - 1
+            keep = self._prune(step, last)
+            if keep is not None:
+                if keep.numel() == 0:
+                    break
+                self._keep(keep)
+        return [self._result(i) for i in range(self.m)]
+
+    def _record(self, step: int, total: torch.Tensor) -> None:
+        vals = total.cpu().numpy().astype(np.float64)
+        img = self.row_image.cpu().numpy()
+        st = self.row_start.cpu().numpy()
+        self.curves[step, img, st] = vals
+        self.final_loss[img, st] = vals
+        # κ/α of the parameters that produced these losses (before the update).
+        self.final_kappa[img, st] = self.kappa.detach().double().cpu().numpy()
+        self.final_alpha[img, st] = self.alpha.detach().double().cpu().numpy()
+        for i in np.unique(img):
+            self.steps_run[i] = step + 1
+            rows = img == i
+            best_local = int(np.argmin(np.where(rows, vals, np.inf)))
+            b = int(st[best_local])
+            probs = 1.0 / (1.0 + np.exp(-self.final_kappa[i, b]))
+            self.best_hist[i].append((vals[best_local], np.packbits(probs > 0.5).tobytes()))
+            self.seconds[i] = time.perf_counter() - self.t0
+            if self.callback is not None:
+                losses = self.curves[step, i].astype(np.float64)
+                self.callback(StepReport(image_index=int(i), step=step + 1, losses=losses, best_start=b,
+                                         best_loss=float(vals[best_local]), bit_probs=probs,
+                                         active_starts=int(rows.sum()), done=False))
+
+    def _settled(self, i: int, step: int) -> bool:
+        s = self.s
+        hist = self.best_hist[i]
+        if not s.early_stopping or step + 1 < max(s.min_steps, s.patience + 1):
+            return False
+        window = hist[-(s.patience + 1):]
+        same_bits = all(h[1] == window[-1][1] for h in window)
+        old, new = window[0][0], window[-1][0]
+        return same_bits and (old - new) <= s.rel_tol * abs(old)
+
+    def _prune(self, step: int, last: bool) -> torch.Tensor | None:
+        """Rows to keep after this step, or None to keep all."""
+        img = self.row_image.cpu().numpy()
+        st = self.row_start.cpu().numpy()
+        keep = np.ones(len(img), dtype=bool)
+        done_images = []
+        for i in np.unique(img):
+            rows = np.flatnonzero(img == i)
+            if last or self._settled(i, step):
+                keep[rows] = False
+                self.finished[i, st[rows]] = True
+                done_images.append(i)
+                continue
+            if step + 1 in self.s.halving_steps and len(rows) > self.s.min_survivors:
+                n_keep = max(self.s.min_survivors, math.ceil(len(rows) / 2))
+                order = rows[np.argsort(self.final_loss[i, st[rows]], kind="stable")]
+                keep[order[n_keep:]] = False
+        if self.callback is not None:
+            for i in done_images:
+                b = int(np.argmin(self.final_loss[i]))
+                probs = 1.0 / (1.0 + np.exp(-self.final_kappa[i, b]))
+                self.callback(StepReport(image_index=int(i), step=step + 1, losses=self.curves[step, i].astype(np.float64),
+                                         best_start=b, best_loss=float(self.final_loss[i, b]), bit_probs=probs,
+                                         active_starts=0, done=True))
+        if keep.all():
+            return None
+        return torch.as_tensor(np.flatnonzero(keep), device=self.dev)
+
+    def _keep(self, rows: torch.Tensor) -> None:
+        self.opt.keep(rows)
+        self.alpha, self.kappa = self.opt.params
+        self.row_image = self.row_image[rows]
+        self.row_start = self.row_start[rows]
+
+    def _result(self, i: int) -> AttributionResult:
+        b = int(np.argmin(self.final_loss[i]))
+        kappa = self.final_kappa[i, b]
+        probs = 1.0 / (1.0 + np.exp(-kappa))
+        bits = (probs > 0.5).astype(np.uint8)
+        finishers = np.flatnonzero(self.finished[i]) if self.finished[i].any() else np.arange(self.n)
+        all_bits = (self.final_kappa[i, finishers] > 0).astype(np.uint8)
+        agreement = (all_bits == bits[None, :]).mean(axis=0)
+        with torch.no_grad():
+            alpha = torch.as_tensor(self.final_alpha[i, b][None], dtype=torch.float32, device=self.dev)
+            kap = torch.as_tensor(kappa[None], dtype=torch.float32, device=self.dev)
+            w = self.w_hat(alpha, kap)
+            recon = self.g.synthesis(w)
+            dist = float(self.loss_fn(recon, torch.tensor([i], device=self.dev)).item())
+        steps = int(self.steps_run[i])
+        return AttributionResult(
+            bits=bits, bit_probs=probs, confidence=np.abs(probs - 0.5), agreement=agreement,
+            winning_start=b, final_losses=self.final_loss[i].copy(), loss_curves=self.curves[:steps, i].copy(),
+            reconstruction=to_uint8(recon)[0], reconstruction_distance=dist, latent=w[0].float().cpu().numpy(),
+            steps_run=steps, seconds=float(self.seconds[i]), loss_name=self.loss_fn.name, device=str(self.dev),
+            settings=self.s.to_dict())
+
+
+def with_settings(settings: AttributionSettings, **changes: Any) -> AttributionSettings:
+    """A copy of settings with some fields changed (validated)."""
+    new = replace(settings, **changes)
+    new.validate()
+    return new
