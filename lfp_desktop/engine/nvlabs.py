@@ -124,6 +124,7 @@ def read_nvlabs_pickle(data: bytes, path: Path) -> tuple[dict[str, torch.Tensor]
 
 _FC = re.compile(r"^mapping\.fc(\d+)\.(weight|bias)$")
 _BLOCK = re.compile(r"^synthesis\.b(\d+)\.(conv0|conv1|torgb)\.(.+)$")
+_RGB_BIAS = re.compile(r"^to_rgbs\.\d+\.bias$")  # not the .conv.modulation.bias keys
 
 
 def convert_nvlabs_state(flat: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
@@ -153,7 +154,7 @@ def convert_nvlabs_state(flat: dict[str, torch.Tensor]) -> tuple[dict[str, torch
     if filt is None:
         raise CheckpointError("the NVlabs generator has no resample_filter buffers")
     kernel = filt * 4.0
-    n_rgb = len([k for k in out if k.startswith("to_rgbs.") and k.endswith(".bias")])
+    n_rgb = len([k for k in out if _RGB_BIAS.match(k)])
     for i in range(n_rgb):
         out[f"convs.{2 * i}.conv.blur.kernel"] = kernel.clone()
         out[f"to_rgbs.{i}.upsample.kernel"] = kernel.clone()
