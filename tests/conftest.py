@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
+# Before torch is imported: idle OpenMP threads sleep instead of spinning, which keeps a
+# busy 2-core machine responsive.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
