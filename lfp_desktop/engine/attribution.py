@@ -46,19 +46,23 @@ class AttributionSettings:
     penalty: float = 0.1  # λ
     penalty_bound: float = 3.0  # in stds of each U coordinate
     init_range: float = 1.0  # Latin hypercube over ± init_range stds
+    # Optimise α in units of each coordinate's std (same loss, better-conditioned steps:
+    # an Adam step then moves every coordinate by a similar fraction of its spread).
+    normalise_coordinates: bool = True
     loss: str = "pixel"
     lpips_backbone: str = ""
     early_stopping: bool = True
     min_steps: int = 100  # never stop an image before this many steps
-    patience: int = 60  # steps with unchanged best bits and flat loss before stopping
-    rel_tol: float = 1e-3  # "flat": best loss improved by less than this fraction over patience
+    patience: int = 40  # the best start's bits must stay unchanged this many steps, and then
+    settle_confidence: float = 0.15  # either every bit is this far from ½ ...
+    rel_tol: float = 5e-3  # ... or the best loss improved by less than this fraction meanwhile
     halving_steps: tuple[int, ...] = (40, 80, 160)  # keep the better half of starts at these steps
     min_survivors: int = 4
     seed: int = 0
 
     @classmethod
     def reference(cls, **kw: Any) -> "AttributionSettings":
-        base = dict(early_stopping=False, halving_steps=())
+        base = dict(early_stopping=False, halving_steps=(), normalise_coordinates=False)
         base.update(kw)
         return cls(**base)
 
@@ -212,7 +216,8 @@ class _Inversion:
         self.loss_fn.prepare(self.targets)
         k, free = scheme.key_len, scheme.latent_dim - scheme.key_len
         alpha0 = np.concatenate([latin_hypercube(self.n, free, settings.seed + 7919 * i) for i in range(self.m)])
-        alpha0 = alpha0 * settings.init_range * scheme.free_stds[None, :]
+        self.alpha_scale = self.free_std if settings.normalise_coordinates else torch.ones_like(self.free_std)
+        alpha0 = alpha0 * settings.init_range * (1.0 if settings.normalise_coordinates else scheme.free_stds[None, :])
         self.alpha = torch.as_tensor(alpha0, dtype=torch.float32, device=device).requires_grad_(True)
         self.kappa = torch.zeros(self.m * self.n, k, device=device, requires_grad=True)
         self.row_image = torch.arange(self.m, device=device).repeat_interleave(self.n)
@@ -224,11 +229,13 @@ class _Inversion:
         self.final_alpha = np.zeros((self.m, self.n, free), dtype=np.float64)
         self.finished = np.zeros((self.m, self.n), dtype=bool)  # ran to the end (not pruned)
         self.steps_run = np.zeros(self.m, dtype=np.int64)
-        self.best_hist: list[list[tuple[float, bytes]]] = [[] for _ in range(self.m)]
+        self.best_hist: list[list[tuple[float, bytes, float]]] = [[] for _ in range(self.m)]
         self.t0 = time.perf_counter()
         self.seconds = np.zeros(self.m)
 
     def w_hat(self, alpha: torch.Tensor, kappa: torch.Tensor) -> torch.Tensor:
+        """ŵ from the optimised coordinates (α possibly in std units) and key logits."""
+        alpha = alpha * self.alpha_scale
         probs = torch.sigmoid(kappa)
         coef = probs if self.scheme.encoding == "01" else 2.0 * probs - 1.0
         return self.mean + alpha @ self.U + self.scheme.sigma * (coef @ self.V)
@@ -238,7 +245,8 @@ class _Inversion:
         images = self.g.synthesis(self.w_hat(self.alpha, self.kappa))
         dist = self.loss_fn(images, self.row_image)
         bound = self.s.penalty_bound * self.free_std
-        pen = (torch.relu(self.alpha - bound) + torch.relu(-bound - self.alpha)).sum(1)
+        alpha = self.alpha * self.alpha_scale
+        pen = (torch.relu(alpha - bound) + torch.relu(-bound - alpha)).sum(1)
         return dist + self.s.penalty * pen, dist
 
     def run(self) -> list[AttributionResult]:
@@ -276,7 +284,8 @@ class _Inversion:
             best_local = int(np.argmin(np.where(rows, vals, np.inf)))
             b = int(st[best_local])
             probs = 1.0 / (1.0 + np.exp(-self.final_kappa[i, b]))
-            self.best_hist[i].append((vals[best_local], np.packbits(probs > 0.5).tobytes()))
+            self.best_hist[i].append((vals[best_local], np.packbits(probs > 0.5).tobytes(),
+                                      float(np.abs(probs - 0.5).min())))
             self.seconds[i] = time.perf_counter() - self.t0
             if self.callback is not None:
                 losses = self.curves[step, i].astype(np.float64)
@@ -290,9 +299,10 @@ class _Inversion:
         if not s.early_stopping or step + 1 < max(s.min_steps, s.patience + 1):
             return False
         window = hist[-(s.patience + 1):]
-        same_bits = all(h[1] == window[-1][1] for h in window)
-        old, new = window[0][0], window[-1][0]
-        return same_bits and (old - new) <= s.rel_tol * abs(old)
+        if any(h[1] != window[-1][1] for h in window):
+            return False
+        old, new, conf = window[0][0], window[-1][0], window[-1][2]
+        return conf >= s.settle_confidence or (old - new) <= s.rel_tol * abs(old)
 
     def _prune(self, step: int, last: bool) -> torch.Tensor | None:
         """Rows to keep after this step, or None to keep all."""
