@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_attribution_options(p: argparse.ArgumentParser) -> None:
-    from lfp_desktop.engine.attribution import AttributionSettings
+    from lfp_desktop.engine.settings import AttributionSettings
 
     d = AttributionSettings()
     p.add_argument("--starts", type=int, default=d.starts, help=f"starts per image (default {d.starts})")
@@ -42,7 +42,7 @@ def add_attribution_options(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace):  # -> AttributionSettings
-    from lfp_desktop.engine.attribution import AttributionSettings
+    from lfp_desktop.engine.settings import AttributionSettings
 
     kw = dict(starts=args.starts, steps=args.steps, loss=args.loss, lpips_backbone=args.lpips_backbone,
               seed=args.seed)

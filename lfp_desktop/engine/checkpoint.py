@@ -105,7 +105,7 @@ def _torch_load(data: bytes, path: Path) -> Any:
             return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a user-facing refusal
         text = str(exc)
-        if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
+        if "Unsupported global" in text or "GLOBAL" in text:
             raise CheckpointError(
                 f"{path} contains Python objects that would have to be executed to load it; "
                 "LFP Desktop never runs code from files. Re-save the generator as a plain "

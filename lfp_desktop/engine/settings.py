@@ -1,0 +1,52 @@
+"""Settings of an attribution run (kept free of torch so the CLI and GUI can read them cheaply)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lfp_desktop.errors import LFPError
+
+
+@dataclass(frozen=True)
+class AttributionSettings:
+    """Keyword settings of :func:`attribute`. ``reference()`` reproduces the published
+    procedure (20 starts, 2000 steps, no pruning, no early stop)."""
+
+    starts: int = 20
+    steps: int = 2000
+    lr: float = 0.2
+    lr_decay: float = 0.001  # lr_i = lr · exp(−lr_decay · (i + 1))
+    penalty: float = 0.1  # λ
+    penalty_bound: float = 3.0  # in stds of each U coordinate
+    init_range: float = 1.0  # Latin hypercube over ± init_range stds
+    # Optimise α in units of each coordinate's std (same loss, better-conditioned steps:
+    # an Adam step then moves every coordinate by a similar fraction of its spread).
+    normalise_coordinates: bool = True
+    loss: str = "pixel"
+    lpips_backbone: str = ""
+    early_stopping: bool = True
+    min_steps: int = 100  # never stop an image before this many steps
+    patience: int = 40  # the best start's bits must stay unchanged this many steps, and then
+    settle_confidence: float = 0.15  # either every bit is this far from ½ ...
+    rel_tol: float = 5e-3  # ... or the best loss improved by less than this fraction meanwhile
+    halving_steps: tuple[int, ...] = (40, 80, 160)  # keep the better half of starts at these steps
+    min_survivors: int = 4
+    seed: int = 0
+
+    @classmethod
+    def reference(cls, **kw: Any) -> "AttributionSettings":
+        base = dict(early_stopping=False, halving_steps=(), normalise_coordinates=False)
+        base.update(kw)
+        return cls(**base)
+
+    def validate(self) -> None:
+        if self.starts < 1 or self.steps < 1:
+            raise LFPError("starts and steps must be at least 1")
+        if self.lr <= 0 or self.penalty < 0 or self.penalty_bound <= 0 or self.init_range < 0:
+            raise LFPError("lr and penalty_bound must be positive; penalty and init_range non-negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["halving_steps"] = list(self.halving_steps)
+        return d

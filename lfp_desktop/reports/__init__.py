@@ -1,0 +1,1 @@
+"""Signed PDF reports: data model, rendering, signing and verification."""
