@@ -22,7 +22,7 @@ class AttributionSettings:
     init_range: float = 1.0  # Latin hypercube over ± init_range stds
     # Optimise α in units of each coordinate's std (same loss, better-conditioned steps:
     # an Adam step then moves every coordinate by a similar fraction of its spread).
-    normalise_coordinates: bool = True
+    normalise_coordinates: bool = False
     loss: str = "pixel"
     lpips_backbone: str = ""
     early_stopping: bool = True

@@ -277,13 +277,13 @@ def test_lpips_inside_attribution(tmp_path, alex_file):
     gen = tiny_generator(tmp_path)
     scheme = tiny_scheme(gen)
     images = list(generate(gen, scheme, np.array([1, 0, 1, 1, 0, 0, 1, 0], np.uint8), [3]).images)
-    settings = AttributionSettings(starts=2, steps=4, early_stopping=False, halving_steps=(),
+    settings = AttributionSettings(starts=2, steps=4, early_stopping=False, halving_steps=(), penalty=0.0,
                                    loss="lpips-alex", lpips_backbone=str(alex_file[0]))
     (res,) = attribute(gen, scheme, images, settings=settings)
     assert res.loss_name == "lpips-alex@64px"  # the tiny generator makes 16 px images
     assert res.to_dict()["loss"] == "lpips-alex@64px"
     assert np.isfinite(res.loss_curves).all() and res.loss_curves.shape == (4, 2)
-    # The winning start's loss (no penalty this close to the start) is the LPIPS distance of
+    # The winning start's loss (penalty off) is the LPIPS distance of
     # its reconstruction, computed again from the latent.
     assert res.reconstruction_distance == pytest.approx(res.final_losses[res.winning_start], rel=1e-4)
     loss = make_loss("lpips-alex", alex_file[0])
