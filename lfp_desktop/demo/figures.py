@@ -77,8 +77,7 @@ def how_it_works(gen, scheme, key: np.ndarray, seed: int = 7) -> Image.Image:
         draw.rounded_rectangle((bx, y, w - 20, y + (h - 40) // 4 - 10), radius=8, outline=(90, 110, 140), width=2)
         draw.text((bx + 10, y + 6), title, fill=(40, 70, 120), font=f)
         draw.multiline_text((bx + 130, y + 6), text, fill=INK, font=fs, spacing=4)
-    draw.text((20, s + 60), "The key moves the latent along low-variance principal directions:\n"
-              "a subtle, semantic change that the attribution recovers by optimisation.", fill=INK, font=fs, spacing=4)
+    draw.text((20, s + 60), "The key moves the latent along low-variance\nprincipal directions: a subtle, semantic change\nthat the attribution recovers by optimisation.", fill=INK, font=fs, spacing=4)
     return fig
 
 
