@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-from lfp_desktop import __version__
 from lfp_desktop.errors import LFPError
 
 # Sub-command modules, in the order `lfp --help` lists them.
@@ -35,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lfp",
         description="LFP Desktop: attribute images to users of a latent-fingerprinted generator.",
     )
-    parser.add_argument("--version", action="version", version=_version_text())
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -48,8 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: print the about text and exit; built only when asked for, because naming
+    the engine device imports torch."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show the version, engine device and library versions, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(_version_text())
+        parser.exit()
+
+
 def _version_text() -> str:
-    return f"lfp {__version__}"
+    """Version, engine device, library versions and the user guide (see lfp_desktop.about)."""
+    from lfp_desktop.about import about_text
+
+    return about_text()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
