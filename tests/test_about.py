@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from lfp_desktop import __version__
-from lfp_desktop.about import about_info, about_text, library_version, qt_version, user_guide_url
+from lfp_desktop.about import about_info, about_text, library_version, user_guide_url
 
 REPO = Path(__file__).resolve().parent.parent
 
