@@ -172,7 +172,9 @@ class _Inversion:
         self.targets = from_uint8(images, device)
         self.loss_fn.prepare(self.targets)
         k, free = scheme.key_len, scheme.latent_dim - scheme.key_len
-        alpha0 = np.concatenate([latin_hypercube(self.n, free, settings.seed + 7919 * i) for i in range(self.m)])
+        # Same starts for every image, whatever its place in the batch: a verdict never depends
+        # on which other images were attributed with it.
+        alpha0 = np.tile(latin_hypercube(self.n, free, settings.seed), (self.m, 1))
         self.alpha_scale = self.free_std if settings.normalise_coordinates else torch.ones_like(self.free_std)
         alpha0 = alpha0 * settings.init_range * (1.0 if settings.normalise_coordinates else scheme.free_stds[None, :])
         self.alpha = torch.as_tensor(alpha0, dtype=torch.float32, device=device).requires_grad_(True)

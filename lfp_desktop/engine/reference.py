@@ -29,15 +29,14 @@ def sequential_attribution(generator: torch.nn.Module, scheme: Scheme, image: np
                            settings: AttributionSettings, image_index: int = 0) -> list[SequentialStart]:
     """Run every start of one image one after another (no pruning, no early stop).
 
-    ``image_index`` selects the Latin-hypercube seed the batched engine uses for the
-    image at that position of its batch.
+    ``image_index`` is kept for callers that number images; the starts do not depend on it.
     """
     dev = generator.device
     basis = scheme.torch_basis(dev)
     loss_fn = make_loss(settings.loss, settings.lpips_backbone, device=dev)
     loss_fn.prepare(from_uint8(image, dev))
     free = scheme.latent_dim - scheme.key_len
-    starts = latin_hypercube(settings.starts, free, settings.seed + 7919 * image_index)
+    starts = latin_hypercube(settings.starts, free, settings.seed)
     starts = starts * settings.init_range * scheme.free_stds[None, :]
     bound = settings.penalty_bound * basis["free_stds"]
     row = torch.zeros(1, dtype=torch.long, device=dev)

@@ -85,3 +85,13 @@ def test_rejects_wrong_image_size(model):
 
     with pytest.raises(LFPError, match="16×16×3"):
         attribute(gen, scheme, [np.zeros((32, 32, 3), np.uint8)])
+
+
+def test_result_does_not_depend_on_batch_position(model):
+    gen, scheme = model
+    images = list(generate(gen, scheme, KEY, [21, 22]).images)
+    s = AttributionSettings(starts=3, steps=15, early_stopping=False, halving_steps=())
+    alone = attribute(gen, scheme, [images[1]], settings=s)[0]
+    second = attribute(gen, scheme, images, settings=s)[1]
+    np.testing.assert_allclose(alone.final_losses, second.final_losses, rtol=1e-4)
+    assert alone.bits.tolist() == second.bits.tolist()
