@@ -26,16 +26,6 @@ from lfp_desktop.errors import CheckpointError
 CONFIG = GeneratorConfig(size=16, style_dim=32, n_mlp=2, channels=(16, 12, 8))
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny models gain nothing from threads; on a busy 2-core machine every OpenMP region
-    can wait out a scheduler slice, which makes millisecond ops take tens of milliseconds."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def small_generator(config: GeneratorConfig = CONFIG, seed: int = 0) -> Generator:
     torch.manual_seed(seed)
     gen = Generator(config)

@@ -31,16 +31,6 @@ CONFIG = GeneratorConfig(size=16, style_dim=32, n_mlp=2, channels=(32, 32, 16))
 FAKE_MODULES = ("dnnlib", "dnnlib.util", "torch_utils", "torch_utils.persistence")
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny models gain nothing from threads; on a busy 2-core machine every OpenMP region
-    can wait out a scheduler slice, which makes millisecond ops take tens of milliseconds."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def small_generator(seed: int = 0) -> Generator:
     torch.manual_seed(seed)
     gen = Generator(CONFIG)
