@@ -23,17 +23,7 @@ from lfp_desktop.engine.checkpoint import (
 from lfp_desktop.engine.stylegan2 import Generator, GeneratorConfig
 from lfp_desktop.errors import CheckpointError
 
-CONFIG = GeneratorConfig(size=16, style_dim=32, n_mlp=2, channels=(16, 12, 8))
-
-
-def small_generator(config: GeneratorConfig = CONFIG, seed: int = 0) -> Generator:
-    torch.manual_seed(seed)
-    gen = Generator(config)
-    with torch.no_grad():
-        for name, p in gen.named_parameters():
-            if name.endswith("noise.weight") or name.endswith("bias"):
-                p.add_(torch.randn_like(p) * 0.3)
-    return gen.eval().requires_grad_(False)
+from tests.engine.tiny import CONFIG, small_generator  # noqa: E402
 
 
 def image(gen: Generator) -> torch.Tensor:

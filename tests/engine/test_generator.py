@@ -8,18 +8,7 @@ import torch
 from lfp_desktop.engine.checkpoint import load_generator
 from lfp_desktop.engine.stylegan2 import Generator, GeneratorConfig
 
-CONFIG = GeneratorConfig(size=16, style_dim=32, n_mlp=2, channels=(16, 12, 8))
-
-
-def small_generator(config: GeneratorConfig = CONFIG, seed: int = 0) -> Generator:
-    """A random generator whose noise strengths and biases are non-zero (they start at zero)."""
-    torch.manual_seed(seed)
-    gen = Generator(config)
-    with torch.no_grad():
-        for name, p in gen.named_parameters():
-            if name.endswith("noise.weight") or name.endswith("bias"):
-                p.add_(torch.randn_like(p) * 0.3)
-    return gen.eval().requires_grad_(False)
+from tests.engine.tiny import small_generator  # noqa: E402
 
 
 def latents(gen: Generator, batch: int = 2, seed: int = 1) -> torch.Tensor:

@@ -23,3 +23,17 @@ def tiny_generator(tmp_path, *, size: int = 16, style_dim: int = 32, seed: int =
 
 def tiny_scheme(gen, *, key_len: int = 8, shift: int = 20, sigma: float = 3.0):
     return create_scheme(gen, key_len=key_len, shift=shift, sigma=sigma, n_samples=1000, seed=1)
+
+
+CONFIG = GeneratorConfig(size=16, style_dim=32, n_mlp=2, channels=(16, 12, 8))
+
+
+def small_generator(config: GeneratorConfig = CONFIG, seed: int = 0) -> Generator:
+    """A random generator whose noise strengths and biases are non-zero (they start at zero)."""
+    torch.manual_seed(seed)
+    gen = Generator(config)
+    with torch.no_grad():
+        for name, p in gen.named_parameters():
+            if name.endswith("noise.weight") or name.endswith("bias"):
+                p.add_(torch.randn_like(p) * 0.3)
+    return gen.eval().requires_grad_(False)
