@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "case",
     "inspect",
     "report",
+    "scan",
 )
 
 

@@ -124,13 +124,27 @@ EOF
 }
 
 smoke_report() {
-  log "smoke: lfp report verify on the bundled sample report"
+  log "smoke: lfp report verify on the bundled sample report (packaging/make_sample_report.py)"
   local pdf="$BUNDLE/_internal/resources/sample-report.pdf"
-  if [[ ! -f "$pdf" ]]; then
-    echo "SKIPPED: resources/sample-report.pdf is not in the bundle (not in the source tree at build time)"
+  local cert="$BUNDLE/_internal/resources/sample-report-lab-cert.pem"
+  if [[ ! -f "$pdf" || ! -f "$cert" ]]; then
+    echo "SKIPPED: resources/sample-report.pdf or sample-report-lab-cert.pem is not in the bundle (not in the source tree at build time)"
     return
   fi
-  "$BUNDLE/lfp" report verify "$pdf"
+  "$BUNDLE/lfp" report verify "$pdf" --trust "$cert" \
+    || die "the bundled sample report does not verify with the bundled lab certificate"
+  # One changed byte must make the bundled verifier fail.
+  "$(json_python)" - "$pdf" "$SMOKE/changed-report.pdf" <<'EOF'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+data[len(data) // 3] ^= 0x01
+open(sys.argv[2], "wb").write(bytes(data))
+EOF
+  if "$BUNDLE/lfp" report verify "$SMOKE/changed-report.pdf" --trust "$cert" \
+       >"$SMOKE/changed-report.log" 2>&1; then
+    die "a copy of the sample report with one changed byte passed verification (log: $SMOKE/changed-report.log)"
+  fi
+  echo "a copy with one changed byte fails verification, as it must"
 }
 
 smoke_test() {

@@ -247,6 +247,18 @@ class Case:
         found = self.results(item_id)
         return found[-1] if found else None
 
+    def model_results(self, checkpoint_sha256: str, scheme_sha256: str, registry_digest: str) -> dict[int, dict[str, Any]]:
+        """Item id -> headline of its latest result made with exactly this model (checkpoint,
+        scheme, registry state): verdict, user_name, model, hamming_distance, key_len, p_value,
+        margin. Read without parsing whole records, so a resumed scan of many items stays quick."""
+        fields = ("model", "hamming_distance", "key_len", "p_value", "margin")
+        extract = ", ".join(f"json_extract(result_json, '$.{f}')" for f in fields)
+        with self._db.reading() as conn:
+            rows = conn.execute(f"SELECT item_id, verdict, user_name, {extract} FROM results WHERE checkpoint_sha256 = ? "
+                                "AND scheme_sha256 = ? AND registry_digest = ? ORDER BY id",
+                                (checkpoint_sha256, scheme_sha256, registry_digest)).fetchall()
+        return {int(r[0]): dict(zip(("verdict", "user_name") + fields, r[1:])) for r in rows}
+
     def _to_result(self, row: tuple[Any, ...]) -> StoredResult:
         (rid, item_id, utc, actor, verdict, uid, uname, engine, ckpt, scheme, reg, text, digest,
          files) = row

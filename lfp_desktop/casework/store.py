@@ -16,6 +16,11 @@ from lfp_desktop.errors import CaseError, LFPError
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+def valid_case_id(name: str) -> bool:
+    """True for a usable case id: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."""
+    return isinstance(name, str) and bool(_CASE_ID.match(name))
+
+
 def default_root() -> Path:
     """Where cases live unless told otherwise (``$LFP_HOME`` moves it)."""
     return config.data_dir() / "cases"
@@ -27,8 +32,9 @@ class CaseStore:
     def __init__(self, root: str | os.PathLike[str] | None = None):
         self.root = Path(root) if root is not None else default_root()
 
-    def new_case(self, title: str, analyst: str, notes: str = "") -> Case:
-        """Create a case (its folder and database) and return it open."""
+    def new_case(self, title: str, analyst: str, notes: str = "", *, case_id: str | None = None) -> Case:
+        """Create a case (its folder and database) and return it open; ``case_id`` chooses its
+        id (default: the next free '<UTC date>-NNN')."""
         analyst = check_actor(analyst, CaseError)
         try:
             title = clean_text(title, "the case title", required=True, limit=300)
@@ -40,8 +46,28 @@ class CaseStore:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CaseError(f"cannot create the case folder {self.root} ({exc.strerror or exc})") from exc
-        case_id, folder = self._reserve_folder()
+        case_id, folder = self._reserve_folder() if case_id is None else self._claim_folder(case_id)
         return Case.create(folder, case_id=case_id, title=title, analyst=analyst, notes=notes)
+
+    def open_or_create(self, case_id: str, title: str, analyst: str) -> Case:
+        """The case ``case_id``, created with that id (and ``title``) when there is none yet."""
+        if valid_case_id(case_id) and (self.root / case_id / CASE_FILE).exists():
+            return self.open_case(case_id)
+        return self.new_case(title, analyst, case_id=case_id)
+
+    def _claim_folder(self, case_id: str) -> tuple[str, Path]:
+        if not valid_case_id(case_id):
+            raise CaseError(f"{case_id!r} cannot name a case; use 1-64 letters, digits, '.', '_' and '-' "
+                            "(e.g. uploads-2024-05)")
+        folder = self.root / case_id
+        try:
+            os.mkdir(folder)  # atomic: two programs never create the same case
+        except FileExistsError:
+            if not folder.is_dir() or any(folder.iterdir()):  # an empty one is left by an interrupted creation
+                raise CaseError(f"{folder} already exists and is not a case; choose another case id") from None
+        except OSError as exc:
+            raise CaseError(f"cannot create the case folder {folder} ({exc.strerror or exc})") from exc
+        return case_id, folder
 
     def _reserve_folder(self) -> tuple[str, Path]:
         day = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d")

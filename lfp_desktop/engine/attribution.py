@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from lfp_desktop import __version__
+from lfp_desktop.engine.degradation import blur_rows, initial_logits, symmetric_kernels
 from lfp_desktop.engine.images import from_uint8, to_uint8
 from lfp_desktop.engine.losses import ImageLoss, make_loss
 from lfp_desktop.engine.scheme import Scheme
@@ -61,8 +62,9 @@ class AttributionResult:
     final_losses: np.ndarray  # float64 (starts,) last loss of each start
     loss_curves: np.ndarray  # float32 (steps_run, starts), NaN after a start stopped
     reconstruction: np.ndarray  # uint8 (H, W, 3)
-    reconstruction_distance: float  # D(x, g(ŵ)) without the penalty
+    reconstruction_distance: float  # D(x, blur(g(ŵ))) without the penalty
     latent: np.ndarray  # float32 (d,) the winning ŵ
+    blur_kernel: np.ndarray  # float64 (2r + 1,) the winning start's learnt blur ([1.] when off)
     steps_run: int
     seconds: float
     loss_name: str
@@ -76,7 +78,8 @@ class AttributionResult:
             "bits": "".join(map(str, self.bits.tolist())), "bit_probs": self.bit_probs.round(6).tolist(),
             "confidence": self.confidence.round(6).tolist(), "agreement": self.agreement.round(4).tolist(),
             "winning_start": self.winning_start, "final_losses": self.final_losses.tolist(),
-            "reconstruction_distance": self.reconstruction_distance, "steps_run": self.steps_run,
+            "reconstruction_distance": self.reconstruction_distance,
+            "blur_kernel": self.blur_kernel.round(6).tolist(), "steps_run": self.steps_run,
             "seconds": round(self.seconds, 4), "loss": self.loss_name, "device": self.device,
             "settings": self.settings, "engine_version": self.engine_version,
         }
@@ -171,7 +174,7 @@ class _Inversion:
         self.mean, self.V, self.U, self.free_std = basis["mean"], basis["V"], basis["U"], basis["free_stds"]
         self.targets = from_uint8(images, device)
         self.loss_fn.prepare(self.targets)
-        k, free = scheme.key_len, scheme.latent_dim - scheme.key_len
+        k, free = scheme.key_len, self.U.shape[0]
         # Same starts for every image, whatever its place in the batch: a verdict never depends
         # on which other images were attributed with it.
         alpha0 = np.tile(latin_hypercube(self.n, free, settings.seed), (self.m, 1))
@@ -179,13 +182,17 @@ class _Inversion:
         alpha0 = alpha0 * settings.init_range * (1.0 if settings.normalise_coordinates else scheme.free_stds[None, :])
         self.alpha = torch.as_tensor(alpha0, dtype=torch.float32, device=device).requires_grad_(True)
         self.kappa = torch.zeros(self.m * self.n, k, device=device, requires_grad=True)
+        params = [self.alpha, self.kappa]
+        if settings.blur_radius > 0:
+            params.append(initial_logits(self.m * self.n, settings.blur_radius, device).requires_grad_(True))
         self.row_image = torch.arange(self.m, device=device).repeat_interleave(self.n)
         self.row_start = torch.arange(self.n, device=device).repeat(self.m)
-        self.opt = _Adam([self.alpha, self.kappa])
+        self.opt = _Adam(params)
         self.curves = np.full((settings.steps, self.m, self.n), np.nan, dtype=np.float32)
         self.final_loss = np.full((self.m, self.n), np.inf)
         self.final_kappa = np.zeros((self.m, self.n, k), dtype=np.float64)
         self.final_alpha = np.zeros((self.m, self.n, free), dtype=np.float64)
+        self.final_blur = np.zeros((self.m, self.n, settings.blur_radius + 1), dtype=np.float64)
         self.finished = np.zeros((self.m, self.n), dtype=bool)  # ran to the end (not pruned)
         self.steps_run = np.zeros(self.m, dtype=np.int64)
         self.best_hist: list[list[tuple[float, bytes, float]]] = [[] for _ in range(self.m)]
@@ -199,9 +206,18 @@ class _Inversion:
         coef = probs if self.scheme.encoding == "01" else 2.0 * probs - 1.0
         return self.mean + alpha @ self.U + self.scheme.sigma * (coef @ self.V)
 
+    def degrade(self, images: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+        """The evidence model in front of the loss: the 8-bit range clip every evidence file went
+        through (a saturated pixel says only "at least white"), then each start's learnt blur."""
+        if self.s.clip_output:
+            images = images.clamp(-1.0, 1.0)
+        if len(params) < 3:
+            return images
+        return blur_rows(images, symmetric_kernels(params[2]))
+
     def row_losses(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(total per row incl. penalty, distance per row) for the current parameters."""
-        images = self.g.synthesis(self.w_hat(self.alpha, self.kappa))
+        images = self.degrade(self.g.synthesis(self.w_hat(self.alpha, self.kappa)), self.opt.params)
         dist = self.loss_fn(images, self.row_image)
         bound = self.s.penalty_bound * self.free_std
         alpha = self.alpha * self.alpha_scale
@@ -213,13 +229,13 @@ class _Inversion:
             if _is_cancelled(self.cancel):
                 raise AttributionCancelled("attribution was cancelled")
             total, _ = self.row_losses()
-            self.opt.params[0].grad = None
-            self.opt.params[1].grad = None
+            for p in self.opt.params:
+                p.grad = None
             total.sum().backward()
             # Losses are those of the parameters before this update (as a sequential loop reports).
             self._record(step, total.detach())
             self.opt.step(self.s.lr * math.exp(-self.s.lr_decay * (step + 1)))
-            self.alpha, self.kappa = self.opt.params
+            self.alpha, self.kappa = self.opt.params[:2]
             last = step == self.s.steps - 1
             keep = self._prune(step, last)
             if keep is not None:
@@ -237,6 +253,8 @@ class _Inversion:
         # κ/α of the parameters that produced these losses (before the update).
         self.final_kappa[img, st] = self.kappa.detach().double().cpu().numpy()
         self.final_alpha[img, st] = self.alpha.detach().double().cpu().numpy()
+        if len(self.opt.params) > 2:
+            self.final_blur[img, st] = self.opt.params[2].detach().double().cpu().numpy()
         for i in np.unique(img):
             self.steps_run[i] = step + 1
             rows = img == i
@@ -293,7 +311,7 @@ class _Inversion:
 
     def _keep(self, rows: torch.Tensor) -> None:
         self.opt.keep(rows)
-        self.alpha, self.kappa = self.opt.params
+        self.alpha, self.kappa = self.opt.params[:2]
         self.row_image = self.row_image[rows]
         self.row_start = self.row_start[rows]
 
@@ -310,13 +328,17 @@ class _Inversion:
             kap = torch.as_tensor(kappa[None], dtype=torch.float32, device=self.dev)
             w = self.w_hat(alpha, kap)
             recon = self.g.synthesis(w)
-            dist = float(self.loss_fn(recon, torch.tensor([i], device=self.dev)).item())
+            blur = [torch.as_tensor(self.final_blur[i, b][None], dtype=torch.float32, device=self.dev)]
+            extra = [alpha, kap] + blur if self.s.blur_radius > 0 else []
+            seen = self.degrade(recon, extra)
+            dist = float(self.loss_fn(seen, torch.tensor([i], device=self.dev)).item())
+            kernel = symmetric_kernels(blur[0])[0].double().cpu().numpy() if extra else np.ones(1)
         steps = int(self.steps_run[i])
         return AttributionResult(
             bits=bits, bit_probs=probs, confidence=np.abs(probs - 0.5), agreement=agreement,
             winning_start=b, final_losses=self.final_loss[i].copy(), loss_curves=self.curves[:steps, i].copy(),
             reconstruction=to_uint8(recon)[0], reconstruction_distance=dist, latent=w[0].float().cpu().numpy(),
-            steps_run=steps, seconds=float(self.seconds[i]), loss_name=self.loss_fn.name, device=str(self.dev),
+            blur_kernel=kernel, steps_run=steps, seconds=float(self.seconds[i]), loss_name=self.loss_fn.name, device=str(self.dev),
             settings=self.s.to_dict())
 
 

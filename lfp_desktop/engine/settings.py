@@ -22,27 +22,34 @@ class AttributionSettings:
     init_range: float = 1.0  # Latin hypercube over ± init_range stds
     # Optimise α in units of each coordinate's std (same loss, better-conditioned steps:
     # an Adam step then moves every coordinate by a similar fraction of its spread).
-    normalise_coordinates: bool = False
+    normalise_coordinates: bool = True
+    # Fit a symmetric blur kernel of this radius per start in front of the loss (0 = off):
+    # evidence that was blurred or compressed is then explained by the true latent.
+    blur_radius: int = 0
+    clip_output: bool = True  # compare g(ŵ) clipped to the 8-bit range, as evidence is
     loss: str = "pixel"
     lpips_backbone: str = ""
     early_stopping: bool = True
-    min_steps: int = 100  # never stop an image before this many steps
+    min_steps: int = 200  # never stop an image before this many steps
     patience: int = 40  # the best start's bits must stay unchanged this many steps, and then
     settle_confidence: float = 0.15  # either every bit is this far from ½ ...
     rel_tol: float = 5e-3  # ... or the best loss improved by less than this fraction meanwhile
-    halving_steps: tuple[int, ...] = (40, 80, 160)  # keep the better half of starts at these steps
-    min_survivors: int = 4
+    halving_steps: tuple[int, ...] = (10, 20, 40)  # keep the better half of starts at these steps
+    min_survivors: int = 2
     seed: int = 0
 
     @classmethod
     def reference(cls, **kw: Any) -> "AttributionSettings":
-        base = dict(early_stopping=False, halving_steps=(), normalise_coordinates=False)
+        base = dict(early_stopping=False, halving_steps=(), normalise_coordinates=False, blur_radius=0,
+                    clip_output=False)
         base.update(kw)
         return cls(**base)
 
     def validate(self) -> None:
         if self.starts < 1 or self.steps < 1:
             raise LFPError("starts and steps must be at least 1")
+        if not 0 <= self.blur_radius <= 12:
+            raise LFPError("blur_radius must be between 0 (off) and 12 pixels")
         if self.lr <= 0 or self.penalty < 0 or self.penalty_bound <= 0 or self.init_range < 0:
             raise LFPError("lr and penalty_bound must be positive; penalty and init_range non-negative")
 

@@ -57,6 +57,7 @@ def create_window():  # -> MainWindow
 
     from lfp_desktop.audit import default_actor
     from lfp_desktop.config import Settings, SettingsError, load_settings
+    from lfp_desktop.gui.heap import freeze_long_lived
     from lfp_desktop.gui.main_window import MainWindow
     from lfp_desktop.gui.theme import apply_theme
 
@@ -71,4 +72,5 @@ def create_window():  # -> MainWindow
     window = MainWindow(settings, default_actor())
     if problem:
         window.log.append("error", f"{problem}; the default settings are used until they are saved again")
+    freeze_long_lived(full=True)  # Qt, pyqtgraph and the window live as long as the session
     return window

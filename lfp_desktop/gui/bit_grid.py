@@ -15,6 +15,8 @@ LABEL_W = 74
 CELL = 13
 GAP = 2
 ROW_GAP = 8
+SHADE_LEVELS = 16  # confidence steps with their own shade; finer differences are not visible
+BORDER = "#c3cad4"
 
 
 def shade(bit: int, confidence: float) -> QColor:
@@ -22,6 +24,12 @@ def shade(bit: int, confidence: float) -> QColor:
     base, grey = QColor(BIT_ONE if bit else BIT_ZERO), QColor("#9aa5b4")
     t = max(0.0, min(1.0, confidence / 0.5)) ** 0.5
     return QColor(*(round(g + (b - g) * t) for b, g in zip(base.getRgb()[:3], grey.getRgb()[:3])))
+
+
+def shade_levels(confidence: np.ndarray) -> np.ndarray:
+    """Confidences in [0, ½] (K,) → int (K,) shade levels 0 … SHADE_LEVELS."""
+    conf = np.clip(np.nan_to_num(np.asarray(confidence, np.float64)), 0.0, 0.5)
+    return np.rint(conf / 0.5 * SHADE_LEVELS).astype(np.int64)
 
 
 class BitGridWidget(QWidget):
@@ -36,6 +44,10 @@ class BitGridWidget(QWidget):
         self.probs = np.zeros(0)
         self.registered: np.ndarray | None = None
         self.registered_label = "registered"
+        self._levels = np.zeros(0, np.int64)
+        self._shown: tuple = ()  # what is on screen, to skip repaints that would change nothing
+        self._shades: dict[tuple[int, int], QColor] = {}
+        self._rects: tuple[tuple, list[list[QRectF]]] = ((), [])
         self.setMouseTracking(True)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
@@ -49,10 +61,16 @@ class BitGridWidget(QWidget):
         self.probs = np.asarray(probs, np.float64).reshape(-1)
         self.registered = None if registered is None else np.asarray(registered, np.uint8).reshape(-1)
         self.registered_label = registered_label
+        conf = np.abs(self.probs - 0.5) if self.probs.size == self.decoded.size else np.full(self.decoded.size, 0.5)
+        self._levels = shade_levels(conf)
         if (self.decoded.size, self.registered is None) != shape:  # live updates only repaint
             self.columns = self._columns_for(self.width())
             self.updateGeometry()
-        self.update()
+        shown = (self.decoded.tobytes(), None if self.registered is None else self.registered.tobytes(),
+                 self._levels.tobytes(), registered_label)
+        if shown != self._shown:  # live updates late in a run often change nothing visible
+            self._shown = shown
+            self.update()
 
     def _columns_for(self, width: int) -> int:
         """Whole bytes of bits per block that fit ``width`` (at least 8, at most max_columns)."""
@@ -101,7 +119,10 @@ class BitGridWidget(QWidget):
         return QRectF(LABEL_W + col * (CELL + GAP), y, CELL, CELL)
 
     def paintEvent(self, _event) -> None:  # noqa: N802, ANN001 - Qt API
-        p = QPainter(self)
+        with QPainter(self) as p:  # ended here, whatever keeps the frame alive
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if not self.decoded.size:
             p.setPen(QColor("#8b95a5"))
@@ -112,12 +133,36 @@ class BitGridWidget(QWidget):
         p.setFont(small)
         for b in range(self._blocks()):
             self._labels(p, b)
-        conf = np.abs(self.probs - 0.5) if self.probs.size == self.decoded.size else np.full(self.decoded.size, 0.5)
-        for j, bit in enumerate(self.decoded):
-            wrong = self.registered is not None and self.registered[j] != bit
-            self._draw_cell(p, self._cell(j, 0), shade(int(bit), float(conf[j])), wrong)
-            if self.registered is not None:
-                self._draw_cell(p, self._cell(j, 1), QColor(BIT_ONE if self.registered[j] else BIT_ZERO), wrong)
+        # One fill per cell, then every outline in two calls: a live update repaints in about
+        # a millisecond however many bits the key has.
+        rows = self._cell_rects()
+        wrong = (self.registered != self.decoded) if self.registered is not None else np.zeros(self.decoded.size, bool)
+        for j, rect in enumerate(rows[0]):
+            p.fillRect(rect, self._shade(int(self.decoded[j]), int(self._levels[j])))
+        if self.registered is not None:
+            one, zero = QColor(BIT_ONE), QColor(BIT_ZERO)
+            for j, rect in enumerate(rows[1]):
+                p.fillRect(rect, one if self.registered[j] else zero)
+        p.setPen(QPen(QColor(BORDER), 1))
+        p.drawRects([r for row in rows for j, r in enumerate(row) if not wrong[j]])
+        if wrong.any():
+            p.setPen(QPen(QColor(BIT_WRONG), 2))
+            p.drawRects([r.adjusted(1, 1, -1, -1) for row in rows for j, r in enumerate(row) if wrong[j]])
+
+    def _shade(self, bit: int, level: int) -> QColor:
+        colour = self._shades.get((bit, level))
+        if colour is None:
+            colour = self._shades[(bit, level)] = shade(bit, level / SHADE_LEVELS * 0.5)
+        return colour
+
+    def _cell_rects(self) -> list[list[QRectF]]:
+        """Cell rectangles per row ('decoded', then 'registered' when shown), kept while the
+        layout stays the same."""
+        key = (self.columns, self.decoded.size, self._rows_per_block())
+        if self._rects[0] != key:
+            self._rects = (key, [[self._cell(j, row) for j in range(self.decoded.size)]
+                                 for row in range(self._rows_per_block())])
+        return self._rects[1]
 
     def _labels(self, p: QPainter, block: int) -> None:
         p.setPen(QColor("#5f6b7a"))
@@ -130,15 +175,6 @@ class BitGridWidget(QWidget):
         for row, name in enumerate(names):
             y = top + 12 + row * (CELL + GAP)
             p.drawText(QRectF(0, y, LABEL_W - 6, CELL), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
-
-    def _draw_cell(self, p: QPainter, rect: QRectF, colour: QColor, wrong: bool) -> None:
-        p.fillRect(rect, colour)
-        if wrong:
-            p.setPen(QPen(QColor(BIT_WRONG), 2))
-            p.drawRect(rect.adjusted(1, 1, -1, -1))
-        else:
-            p.setPen(QPen(QColor("#c3cad4"), 1))
-            p.drawRect(rect)
 
     def bit_at(self, pos: QPoint) -> int:
         """Index of the bit under a point, or −1."""

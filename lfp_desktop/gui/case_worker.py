@@ -3,7 +3,6 @@ decodes files; the interface thread never waits on the disk)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,8 +14,11 @@ from PySide6.QtCore import QObject, Signal, Slot
 from lfp_desktop.errors import LFPError
 from lfp_desktop.gui.priority import lower_current_thread_priority
 from lfp_desktop.gui.stored import outcome_from_stored, outcome_record
+from lfp_desktop.scan.files import IMAGE_SUFFIXES, fits, list_candidates
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".gif")
+__all__ = ["IMAGE_SUFFIXES", "CaseSummary", "CaseWorker", "IntakeOutcome", "IntakeRequest", "fits", "list_files",
+           "thumbnail"]
+
 THUMBNAIL_PX = 56
 
 
@@ -68,36 +70,10 @@ def thumbnail(rgb: np.ndarray, px: int = THUMBNAIL_PX) -> np.ndarray:
     return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
-def fits(width: int, height: int, size: int) -> bool:
-    """A model fits an image whose shorter side is at least its resolution (never upscaled)."""
-    return min(width, height) >= size
-
-
 def list_files(request: IntakeRequest) -> list[tuple[str, str | None, str]]:
     """(shown, path or None, problem) for every candidate file of the request, in order."""
-    from lfp_desktop.casework.paths import display_path, walk_files
-
-    out: list[tuple[str, str | None, str]] = []
-    for p in request.paths:
-        if os.path.isdir(p):
-            found = walk_files([p]) if request.recursive else _top_level(p)
-            for f in found:
-                if f.path is None or f.path.lower().endswith(request.suffixes):
-                    out.append((f.shown, f.path, f.error))
-        else:
-            out.append((display_path(p), p, ""))
-    return out
-
-
-def _top_level(folder: str) -> list[Any]:
-    from lfp_desktop.casework.paths import Found, display_path
-
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError as exc:
-        return [Found(display_path(folder), None, f"{display_path(folder)} could not be read ({exc.strerror})")]
-    paths = [os.path.join(folder, n) for n in names]
-    return [Found(display_path(p), p) for p in paths if os.path.isfile(p)]
+    found = list_candidates(request.paths, recursive=request.recursive, suffixes=request.suffixes)
+    return [(c.shown, c.path, c.error) for c in found]
 
 
 class CaseWorker(QObject):

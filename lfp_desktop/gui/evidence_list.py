@@ -27,9 +27,9 @@ class _EvidenceTable(QTableView):
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
         super().paintEvent(event)
         if self.model() is not None and self.model().rowCount() == 0:
-            p = QPainter(self.viewport())
-            p.setPen(QColor("#8b95a5"))
-            p.drawText(self.viewport().rect(), int(Qt.AlignmentFlag.AlignCenter), self.PLACEHOLDER)
+            with QPainter(self.viewport()) as p:  # ended here, whatever keeps the frame alive
+                p.setPen(QColor("#8b95a5"))
+                p.drawText(self.viewport().rect(), int(Qt.AlignmentFlag.AlignCenter), self.PLACEHOLDER)
 
 
 class EvidenceListWidget(QWidget):

@@ -35,7 +35,10 @@ class _Canvas(QWidget):
         return QSize(220, 220)
 
     def paintEvent(self, _event) -> None:  # noqa: N802, ANN001 - Qt API
-        p = QPainter(self)
+        with QPainter(self) as p:  # ended here, whatever keeps the frame alive
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), QColor("#1e232b"))
         if self._image is None:
             p.setPen(QColor("#8b95a5"))

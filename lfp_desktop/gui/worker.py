@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from lfp_desktop.errors import LFPError
+from lfp_desktop.gui.heap import freeze_long_lived
 from lfp_desktop.gui.jobs import ItemOutcome, Job, ModelSpec
 from lfp_desktop.gui.priority import lower_current_thread_priority
 from lfp_desktop.gui.throttle import StepThrottle
@@ -38,12 +39,14 @@ class DeviceWorker(QObject):
     def begin(self) -> None:
         """First call on the worker's thread (connected to QThread.started): lower its priority
         and import the engine now, while the window opens, rather than during the first analysis
-        (loading compiled modules holds the interpreter lock for a long moment)."""
+        (loading compiled modules holds the interpreter lock for a long moment); then take the
+        imported objects out of the garbage collector's full passes."""
         lower_current_thread_priority()
         import lfp_desktop.analysis  # noqa: F401
         from lfp_desktop.engine.attribution import latin_hypercube
 
         latin_hypercube(2, 2, 0)
+        freeze_long_lived()
 
     @Slot(object)
     def load_model(self, spec: ModelSpec) -> None:
@@ -58,6 +61,7 @@ class DeviceWorker(QObject):
             self.model_load_failed.emit(self.device, spec, _unexpected(exc))
             return
         self._models[spec.key] = ctx
+        freeze_long_lived()  # the model's modules and keys stay for the session
         self.model_loaded.emit(self.device, info)
 
     @Slot(str)

@@ -252,6 +252,8 @@ def image_strip(images: list[tuple[str, np.ndarray | None]], width: float,
                   hAlign="CENTER")
     set_style(table, [("ALIGN", (0, 0), (-1, 0), "CENTER"),
                       ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
+                      # captions of different lengths start on the same line
+                      ("VALIGN", (0, 1), (-1, 1), "TOP"),
                       ("LEFTPADDING", (0, 0), (-1, -1), 0),
                       ("RIGHTPADDING", (0, 0), (-1, -1), gap),
                       ("RIGHTPADDING", (-1, 0), (-1, -1), 0),

@@ -18,7 +18,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph,
+                                Table, TableStyle)
 
 from lfp_desktop import __version__
 from lfp_desktop.errors import ReportError
@@ -161,12 +162,17 @@ def build_pdf(story: list[Flowable], paper: str, decor: PageDecor) -> bytes:
     register_fonts()
     width, height = page_size(paper)
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
+    doc = BaseDocTemplate(
         buffer, pagesize=(width, height), leftMargin=MARGIN, rightMargin=MARGIN,
         topMargin=MARGIN + 6 * mm, bottomMargin=MARGIN + 4 * mm, title=decor.title,
         author=decor.author, subject=decor.subject, creator=f"LFP Desktop {__version__}",
         producer=f"LFP Desktop {__version__} (ReportLab)", invariant=1, pageCompression=1,
         initialFontName=FONT)
+    # No side padding: the story is laid out to frame_width() and must line up with the
+    # header and footer rules, which run from margin to margin.
+    frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
+                  leftPadding=0, rightPadding=0)
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     # invariant: fixed document ID, no per-run comments; useA85 off: binary image streams
     # (smaller, and pure-Python ASCII85 is the slowest step of a render).
     old = rl_config.invariant, rl_config.useA85
@@ -179,7 +185,8 @@ def build_pdf(story: list[Flowable], paper: str, decor: PageDecor) -> bytes:
 
 
 def frame_width(paper: str) -> float:
-    """Usable text width in points."""
+    """Usable text width in points: the page between the side margins (the frame has no
+    side padding)."""
     return page_size(paper)[0] - 2 * MARGIN
 
 

@@ -193,8 +193,8 @@ def _stats_table(data: ReportData, width: float) -> Table:
               "Independent starts reading the same bit support it."]]
     if r.reconstruction_distance is not None:
         rows.append(["Reconstruction distance", f"{r.reconstruction_distance:.4g}",
-                     f"{esc(m.loss)} loss between the image and its reconstruction; large "
-                     "values mean the generator could not reproduce the image."])
+                     f"Loss ({esc(m.loss)}) between the image and its reconstruction; "
+                     "large values mean the generator could not reproduce the image."])
     return grid_table(["Quantity", "Value", "What it means"], rows,
                       [40 * mm, 36 * mm, width - 76 * mm])
 

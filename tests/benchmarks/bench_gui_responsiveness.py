@@ -17,6 +17,12 @@ Figures: maximum event-loop stall in ms (target: max ≤ 50 ms) and when it happ
 after the drop), the 99th percentile and median, the number of stalls over 50 ms and of ticks,
 wall time of the whole attribution, optimisation steps per second summed over images, and
 the verdicts reached. On a machine shared with other work, run it more than once.
+
+On Linux each stall is also split using the interface thread's scheduler statistics: the time
+it was ready to run but the system gave the processor to other threads or processes
+(``cpu_wait``) and the rest (``own``: the thread busy, or blocked on the interpreter lock).
+``max_own_stall_ms`` is the largest stall left once processor waiting is taken out, the part the
+application controls; ``max_stall_cpu_wait_ms`` is how much of the largest stall was waiting.
 """
 
 from __future__ import annotations
@@ -67,14 +73,39 @@ def workspace(tiny: bool, root: Path) -> tuple[Path, Path, list[Path]]:
     return ws.registry_path, ws.checkpoint_path, sorted(ws.evidence_dir.glob("*.png"))
 
 
+class RunQueueClock:
+    """Milliseconds the calling thread has spent ready to run but not running (Linux
+    /proc/thread-self/schedstat, second field); None elsewhere."""
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def waited_ms(self) -> float | None:
+        if self._fd is None:
+            return None
+        return int(os.pread(self._fd, 128, 0).split()[1]) / 1e6
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class StallMeter:
-    """Records how late a fast QTimer's ticks arrive on the interface thread."""
+    """Records how late a fast QTimer's ticks arrive on the interface thread, and how much of
+    each delay the thread spent waiting for a processor."""
 
     def __init__(self) -> None:
         from PySide6.QtCore import QTimer
 
         self.gaps: list[float] = []
+        self.waits: list[float] = []
         self.times: list[float] = []
+        self._clock = RunQueueClock()  # created on the interface thread: it measures that thread
+        self._waited = self._clock.waited_ms()
         self._start = self._last = time.perf_counter()
         self.timer = QTimer(interval=TICK_MS)
         self.timer.timeout.connect(self._tick)
@@ -82,17 +113,30 @@ class StallMeter:
 
     def _tick(self) -> None:
         now = time.perf_counter()
+        waited = self._clock.waited_ms()
         self.gaps.append((now - self._last) * 1000 - TICK_MS)
+        self.waits.append(waited - self._waited if waited is not None else float("nan"))
         self.times.append(now - self._start)
-        self._last = now
+        self._last, self._waited = now, waited
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self._clock.close()
 
     def figures(self) -> dict[str, float]:
         import numpy as np
 
         g = np.maximum(np.asarray(self.gaps), 0.0)
-        return {"max_stall_ms": round(float(g.max()), 1), "max_stall_at_s": round(self.times[int(g.argmax())], 2),
-                "p99_stall_ms": round(float(np.percentile(g, 99)), 1), "median_stall_ms": round(float(np.median(g)), 2),
-                "stalls_over_50ms": int((g > 50).sum()), "ticks": int(g.size)}
+        w = np.asarray(self.waits)
+        worst = int(g.argmax())
+        out = {"max_stall_ms": round(float(g.max()), 1), "max_stall_at_s": round(self.times[worst], 2),
+               "p99_stall_ms": round(float(np.percentile(g, 99)), 1), "median_stall_ms": round(float(np.median(g)), 2),
+               "stalls_over_50ms": int((g > 50).sum()), "ticks": int(g.size)}
+        if np.isfinite(w).all():
+            own = np.maximum(g - w, 0.0)
+            out.update({"max_stall_cpu_wait_ms": round(float(w[worst]), 1),
+                        "max_own_stall_ms": round(float(own.max()), 1), "own_stalls_over_50ms": int((own > 50).sum())})
+        return out
 
 
 def main() -> int:
@@ -125,7 +169,7 @@ def main() -> int:
     _wait(app, lambda: len(window.inv.records) >= len(set(files)) and all(
         r.overall_status() in ("done", "error", "cancelled") for r in window.inv.records.values()), 3600)
     wall = time.perf_counter() - t0
-    meter.timer.stop()
+    meter.stop()
     steps = sum(o.record["steps_run"] for r in window.inv.records.values() for o in r.outcomes.values())
     out = {**meter.figures(), "wall_s": round(wall, 2), "steps_per_s": round(steps / wall, 1),
            "images": len(window.inv.records), "devices": window.inv.pool.devices,

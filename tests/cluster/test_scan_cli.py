@@ -1,0 +1,54 @@
+"""`lfp scan` in process (no Ray needed): a new case, CSV rows, resuming, and clear refusals."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import sys
+
+import pytest
+
+from lfp_desktop.cli import main
+
+
+@pytest.fixture
+def scan_args(demo, tmp_path):
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    shutil.copy(demo.evidence_dir / "picture_2.png", folder / "picture_2.png")
+    return ["scan", str(folder), "--registry", str(demo.registry_path), "--checkpoint", str(demo.checkpoint_path),
+            "--root", str(tmp_path / "cases"), "--starts", "1", "--steps", "20", "--no-early-stopping"]
+
+
+def test_scan_into_a_new_case_then_resume(scan_args, tmp_path, capsys):
+    out_csv = tmp_path / "scan.csv"
+    assert main(scan_args + ["--out", "uploads-1", "--csv", str(out_csv)]) == 0
+    out, err = capsys.readouterr()
+    assert "case uploads-1" in out and "1/1 files: 1 analysed · 1 worker(s)" in err and "images/s" in err
+    (row,) = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    data = (tmp_path / "uploads" / "picture_2.png").read_bytes()
+    assert row["state"] == "analysed" and row["sha256"] == hashlib.sha256(data).hexdigest()
+    assert row["verdict"] in ("NO MATCH", "INCONCLUSIVE") and int(row["key_len"]) == 48
+    assert main(scan_args + ["--out", "uploads-1"]) == 0  # again: found by hash, not redone
+    out, err = capsys.readouterr()
+    assert "1 already analysed before, skipped" in out and "1/1 files: 1 skipped" in err
+    assert main(["case", "show", "uploads-1", "--root", str(tmp_path / "cases"), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [it["latest_result"]["verdict"] for it in shown["items"]] == [row["verdict"]]
+    assert [e["action"] for e in shown["custody"]].count("result_stored") == 1
+
+
+def test_scan_refuses_bad_input(scan_args, tmp_path, capsys, monkeypatch):
+    assert main(scan_args + ["--out", "not a case id!"]) == 1
+    assert "cannot name a case" in capsys.readouterr().err
+    (tmp_path / "cases" / "occupied").mkdir(parents=True)
+    (tmp_path / "cases" / "occupied" / "notes.txt").write_text("not a case")
+    assert main(scan_args + ["--out", "occupied"]) == 1
+    assert "already exists and is not a case" in capsys.readouterr().err
+    assert main(scan_args[:1] + [str(tmp_path / "nowhere")] + scan_args[2:] + ["--out", "x"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    assert main(scan_args + ["--out", "x", "--cluster", "local"]) == 1
+    assert 'pip install "lfp-desktop[cluster]"' in capsys.readouterr().err
