@@ -1,7 +1,8 @@
-"""A learnable blur in front of the image loss: evidence is often blurred, compressed or
-resized after generation, and a sharp generator output cannot explain a blurred image with
-the true latent. Fitting a small symmetric kernel per start alongside (α, κ) lets the true
-latent explain it again, so the decoded key survives post-processing."""
+"""A learnt blur in front of the image loss. Evidence is often blurred or compressed after
+generation, and a sharp generator output cannot explain a blurred image with the true latent;
+fitting a small symmetric kernel per start alongside (α, κ) removes that mismatch. It does not
+model noise that was added before the blur (spatially correlated), which the generator can
+partly fit with a wrong latent, so it is off by default."""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ class AttributionSettings:
     # Optimise α in units of each coordinate's std (same loss, better-conditioned steps:
     # an Adam step then moves every coordinate by a similar fraction of its spread).
     normalise_coordinates: bool = True
-    # Fit a symmetric blur kernel of this radius per start in front of the loss (0 = off):
-    # evidence that was blurred or compressed is then explained by the true latent.
+    # Fit a symmetric blur kernel of this radius per start in front of the loss (0 = off),
+    # for evidence that was blurred after generation.
     blur_radius: int = 0
     clip_output: bool = True  # compare g(ŵ) clipped to the 8-bit range, as evidence is
     loss: str = "pixel"
