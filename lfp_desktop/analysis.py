@@ -45,13 +45,21 @@ class PlainKeys:
 
 @dataclass(frozen=True)
 class ModelContext:
-    """A loaded (generator, scheme) pair and the keys it is matched against."""
+    """A loaded (generator, scheme) pair and the keys it is matched against.
+
+    generator: a StyleGAN2 Generator or an LDMGenerator (see engine.checkpoint.load_model).
+    """
 
     generator: Any
     scheme: Any
     keys: KeySource | None = None
     name: str = "model"
     registry_digest: str = ""
+
+    @property
+    def model_kind(self) -> str:
+        """'stylegan2' or 'ldm', as recorded in the scheme."""
+        return str(getattr(self.scheme, "model_kind", "stylegan2"))
 
     def check(self) -> None:
         if self.scheme.checkpoint_sha256 != self.generator.sha256:
@@ -76,6 +84,7 @@ class Analysis:
     user_name: str | None
     runner_up_name: str | None
     policy: DecisionPolicy
+    model_kind: str = "stylegan2"
 
     @property
     def verdict(self) -> str:
@@ -84,7 +93,7 @@ class Analysis:
     def to_dict(self, *, arrays: bool = True) -> dict[str, Any]:
         """JSON-ready record: the attribution fields, the decision and every hash."""
         d = self.attribution.to_dict(arrays=arrays)
-        d.update({"model": self.model_name, "checkpoint_sha256": self.checkpoint_sha256,
+        d.update({"model": self.model_name, "model_kind": self.model_kind, "checkpoint_sha256": self.checkpoint_sha256,
                   "scheme_sha256": self.scheme_sha256, "registry_digest": self.registry_digest,
                   "verdict": self.verdict, "user_id": self.user_id, "user_name": self.user_name,
                   "target_fpr": self.policy.target_fpr, "min_margin": self.policy.min_margin})
@@ -118,4 +127,4 @@ def _decide(ctx: ModelContext, result: AttributionResult, policy: DecisionPolicy
     return Analysis(attribution=result, decision=decision, model_name=ctx.name,
                     checkpoint_sha256=str(ctx.generator.sha256), scheme_sha256=ctx.scheme.sha256,
                     registry_digest=ctx.registry_digest, user_id=user_id, user_name=user_name,
-                    runner_up_name=runner, policy=policy)
+                    runner_up_name=runner, policy=policy, model_kind=ctx.model_kind)

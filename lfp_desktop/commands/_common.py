@@ -21,7 +21,7 @@ def add_device(parser: argparse.ArgumentParser) -> None:
 
 def add_model(parser: argparse.ArgumentParser, *, scheme: bool = True) -> None:
     parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="generator checkpoint (.pt or .pkl); default: the bundled demo model")
+                        help="generator checkpoint (.pt or .pkl) or latent diffusion model folder; default: the bundled demo model")
     if scheme:
         parser.add_argument("--scheme", type=Path, default=None,
                             help="fingerprint scheme file; default: the bundled demo scheme")

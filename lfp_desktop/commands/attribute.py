@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,17 +36,28 @@ def add_attribution_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=d.steps, help=f"maximum steps (default {d.steps})")
     p.add_argument("--loss", default=d.loss, choices=("pixel", "lpips-vgg", "lpips-alex"))
     p.add_argument("--lpips-backbone", default="", help="backbone weights file for an LPIPS loss")
+    p.add_argument("--penalty", type=float, default=None,
+                   help="penalty λ on free coordinates beyond ±3 std (default: 0.1 StyleGAN2, 0.005 LDM)")
     p.add_argument("--no-early-stopping", action="store_true",
                    help="run every start for every step (the reference procedure)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--fpr", type=float, default=1e-6, help="target false-attribution probability (default 1e-6)")
 
 
-def settings_from_args(args: argparse.Namespace):  # -> AttributionSettings
+def settings_from_args(args: argparse.Namespace, generator: Any = None):  # -> AttributionSettings
+    """Attribution settings from the options; an unset --penalty takes the default of the
+    generator's kind (see :func:`lfp_desktop.engine.ldm.default_penalty`)."""
     from lfp_desktop.engine.settings import AttributionSettings
 
-    kw = dict(starts=args.starts, steps=args.steps, loss=args.loss, lpips_backbone=args.lpips_backbone,
-              seed=args.seed)
+    kw: dict[str, Any] = {"starts": args.starts, "steps": args.steps, "loss": args.loss,
+                          "lpips_backbone": args.lpips_backbone, "seed": args.seed}
+    penalty = getattr(args, "penalty", None)
+    if penalty is None and generator is not None:
+        from lfp_desktop.engine.ldm import default_penalty
+
+        penalty = default_penalty(generator)
+    if penalty is not None:
+        kw["penalty"] = penalty
     s = AttributionSettings.reference(**kw) if args.no_early_stopping else AttributionSettings(**kw)
     s.validate()
     return s
@@ -97,8 +109,8 @@ def _attribute(args: argparse.Namespace) -> int:
     from lfp_desktop.analysis import ModelContext, analyse
     from lfp_desktop.engine.matching import DecisionPolicy
 
-    settings = settings_from_args(args)
     gen, scheme = load_model(args)
+    settings = settings_from_args(args, gen)
     keys, digest = None, ""
     if args.keys:
         keys = read_keys_file(args.keys, scheme.key_len)

@@ -35,7 +35,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     plan = EvalPlan(fingerprints=args.fingerprints, samples=args.samples, unfingerprinted=args.unfingerprinted,
                     registry_size=max(args.registry_size, args.fingerprints), postprocesses=pps, seed=args.seed,
                     batch_images=args.batch_images)
-    report = evaluate(gen, scheme, plan, settings=settings_from_args(args), policy=DecisionPolicy(target_fpr=args.fpr),
+    report = evaluate(gen, scheme, plan, settings=settings_from_args(args, gen),
+                      policy=DecisionPolicy(target_fpr=args.fpr),
                       progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.json:
         print_json(report)

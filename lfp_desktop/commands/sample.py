@@ -14,8 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model(p)
     p.add_argument("--key", default=None, help="key bits, e.g. 0110…; omit for unfingerprinted samples")
     p.add_argument("-n", type=int, default=8, help="number of images (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="first z seed; image i uses seed + i")
-    p.add_argument("--truncation", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0, help="first sample seed; image i uses seed + i")
+    p.add_argument("--truncation", type=float, default=1.0, help="StyleGAN2 truncation ψ (default 1)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     add_device(p)
     p.set_defaults(handler=_sample)
@@ -42,7 +42,7 @@ def _sample(args: argparse.Namespace) -> int:
     sidecar = {
         "key": format_bits(bits) if bits is not None else None, "fingerprinted": bits is not None,
         "truncation": args.truncation, "images": files, "scheme_sha256": scheme.sha256,
-        "checkpoint_sha256": gen.sha256,
+        "checkpoint_sha256": gen.sha256, "model_kind": scheme.model_kind,
     }
     (args.out / "samples.json").write_text(json.dumps(sidecar, indent=2))
     print(f"wrote {len(files)} image(s) and samples.json to {args.out}")

@@ -9,7 +9,8 @@ Two formats are read:
   unpickler that never executes the code embedded in them.
 
 The architecture is inferred from tensor shapes and the state dict is then loaded
-strictly: every key and shape must match.
+strictly: every key and shape must match. :func:`load_model` also accepts a folder, a latent
+diffusion model, which :mod:`lfp_desktop.engine.ldm` loads.
 """
 
 from __future__ import annotations
@@ -199,7 +200,30 @@ def build_generator(state: Mapping[str, torch.Tensor], latent_avg: torch.Tensor 
     return gen
 
 
-def load_generator(path: str | Path, device: str | torch.device | None = None) -> Generator:
+def load_model(path: str | Path, device: str | torch.device | None = None) -> Any:
+    """Load any supported base model: a folder is a latent diffusion model (diffusers layout,
+    see :func:`lfp_desktop.engine.ldm.load_ldm`), a file a StyleGAN2 checkpoint
+    (:func:`load_stylegan2`). Both results have ``synthesis``, ``config.size``,
+    ``config.style_dim``, ``device``, ``sha256`` and ``source``."""
+    from lfp_desktop.engine.ldm_folder import looks_like_ldm_folder
+
+    if Path(path).is_dir():
+        if not looks_like_ldm_folder(path):
+            raise CheckpointError(f"checkpoint path {path} is not a file, nor a latent diffusion model folder "
+                                  "(it has none of unet/, vqvae/ or vae/, scheduler/, model_index.json); choose "
+                                  "a StyleGAN2 checkpoint file or a diffusers model folder")
+        from lfp_desktop.engine.ldm import load_ldm
+
+        return load_ldm(path, device=device)
+    return load_stylegan2(path, device=device)
+
+
+def load_generator(path: str | Path, device: str | torch.device | None = None) -> Any:
+    """The historical name of :func:`load_model` (a StyleGAN2 file or an LDM folder)."""
+    return load_model(path, device=device)
+
+
+def load_stylegan2(path: str | Path, device: str | torch.device | None = None) -> Generator:
     """Load a StyleGAN2 generator from a rosinality ``.pt`` or NVlabs ``.pkl`` file.
 
     The module has ``.mapping(z)``, ``.synthesis(w)`` (W or W+, stored constant noise,

@@ -1,15 +1,17 @@
-"""Fingerprinted generation: w_k = μ + P_U (w − μ) + σ Vᵀ k from real mapping samples."""
+"""Fingerprinted generation: w_k = μ + P_U (w − μ) + σ Vᵀ k from real model samples
+(mapped latents w of a StyleGAN2, final DDIM latents z₀ of a latent diffusion model)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from lfp_desktop.engine.images import to_uint8
+from lfp_desktop.engine.ldm import LDMGenerator
 from lfp_desktop.engine.scheme import Scheme
-from lfp_desktop.engine.stylegan2 import Generator
 from lfp_desktop.errors import SchemeError
 
 
@@ -40,24 +42,38 @@ def fingerprint_latents(w: torch.Tensor, scheme: Scheme, bits: np.ndarray) -> to
 @dataclass(frozen=True)
 class FingerprintedBatch:
     images: np.ndarray  # uint8 (B, H, W, 3)
-    latents: np.ndarray  # float32 (B, d), the fingerprinted w_k
+    latents: np.ndarray  # float32 (B, d), the fingerprinted w_k (z_k for an LDM)
     seeds: list[int]
     bits: np.ndarray  # uint8 (B, K)
 
 
-def generate(generator: Generator, scheme: Scheme, bits: np.ndarray | None, seeds: list[int], *,
-             truncation: float = 1.0, batch: int = 64) -> FingerprintedBatch:
-    """Images for the given z seeds, fingerprinted with ``bits`` ((K,) or (B, K)) or plain if None.
+def base_latents(generator: Any, scheme: Scheme, seeds: list[int], truncation: float = 1.0) -> torch.Tensor:
+    """Unfingerprinted latents for seeds, (B, d) float32 on the generator's device: w = f(z)
+    for a StyleGAN2, z₀ from DDIM with the scheme's steps and eta for an LDM."""
+    if isinstance(generator, LDMGenerator):
+        from lfp_desktop.engine.ldm_scheme import ldm_sampling
 
-    Truncation is applied to w before the key is embedded, so the key is never scaled.
+        if truncation != 1.0:
+            raise SchemeError("truncation applies to StyleGAN2 models only; use 1.0 for a latent diffusion model")
+        steps, eta = ldm_sampling(scheme)
+        return generator.sample_latents(seeds, steps=steps, eta=eta)
+    z = seeded_z(seeds, generator.config.style_dim).to(generator.device)
+    return generator.mapping(z, truncation=truncation)
+
+
+def generate(generator: Any, scheme: Scheme, bits: np.ndarray | None, seeds: list[int], *,
+             truncation: float = 1.0, batch: int = 64) -> FingerprintedBatch:
+    """Images for the given seeds, fingerprinted with ``bits`` ((K,) or (B, K)) or plain if None.
+
+    generator: a StyleGAN2 Generator or an LDMGenerator. Truncation (StyleGAN2 only) is
+    applied to w before the key is embedded, so the key is never scaled.
     """
-    d = generator.config.style_dim
     imgs, lats = [], []
     all_bits = None if bits is None else np.broadcast_to(np.asarray(bits, np.uint8), (len(seeds), scheme.key_len))
     with torch.no_grad():
         for start in range(0, len(seeds), batch):
             part = seeds[start:start + batch]
-            w = generator.mapping(seeded_z(part, d).to(generator.device), truncation=truncation)
+            w = base_latents(generator, scheme, part, truncation)
             if all_bits is not None:
                 w = fingerprint_latents(w, scheme, all_bits[start:start + len(part)])
             imgs.append(to_uint8(generator.synthesis(w)))

@@ -1,8 +1,12 @@
-"""Fingerprint schemes: the PCA basis of W and the key layout, computed once per base
-checkpoint, saved with the checkpoint's SHA-256 and always reused (never recomputed).
+"""Fingerprint schemes: the PCA basis of the fingerprinted latent (W of a StyleGAN2, the final
+DDIM latent z₀ of a latent diffusion model) and the key layout, computed once per base model,
+saved with the model's SHA-256 and always reused (never recomputed).
 
 A scheme file is a zip of .npy arrays plus ``metadata.json`` (see :func:`save_scheme`);
-it is written deterministically, so the same scheme gives the same bytes.
+it is written deterministically, so the same scheme gives the same bytes. Format 1 (one
+component per bit, a full basis) is still written for such schemes, so their bytes never
+change; format 2 adds ``repeat`` (components per bit) and a partial basis (``n_components``
+< d, the rest of the space summarised by ``residual_std``), used for LDMs.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +28,8 @@ from lfp_desktop.errors import SchemeError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-SCHEME_FORMAT = 1
+SCHEME_FORMAT = 2  # the newest format this version writes
+READABLE_FORMATS = (1, 2)
 ENCODINGS = ("01", "pm1")
 _ARRAYS = ("mean", "components", "stds")
 _MAX_SCHEME_BYTES = 512 * 1024 ** 2
@@ -31,11 +37,13 @@ _MAX_SCHEME_BYTES = 512 * 1024 ** 2
 
 @dataclass(frozen=True, eq=False)
 class Scheme:
-    """PCA of mapped latents plus the key layout.
+    """PCA of the fingerprinted latents plus the key layout.
 
-    mean (d,), components (d, d) with rows sorted by descending variance, stds (d,)
-    per-component standard deviations; all float64. Fingerprint directions are
-    ``V = components[shift : shift + key_len]``; ``U`` is every other row.
+    mean (d,), components (M, d) orthonormal rows sorted by descending variance (M = d for
+    a full basis), stds (M,) per-component standard deviations; all float64. Bit j occupies
+    the ``repeat`` consecutive components ``shift + repeat·j …``; ``V`` is those K·repeat rows
+    and ``U`` every other direction: the remaining stored rows, then (when M < d) an
+    orthonormal basis of the unstored rest of the space, whose std is ``residual_std``.
     """
 
     mean: np.ndarray
@@ -53,94 +61,151 @@ class Scheme:
     truncation: float = 1.0
     created_at: str = ""
     sha256: str = ""  # of the file bytes, set when saved or loaded
+    repeat: int = 1  # consecutive components per bit (3 in the published LDM code)
+    residual_std: float = 0.0  # std along each direction outside the M stored components
 
     def __post_init__(self) -> None:
-        validate_layout(self.latent_dim, self.key_len, self.shift, self.sigma, self.encoding)
         d = self.latent_dim
-        if self.components.shape != (d, d) or self.stds.shape != (d,):
+        if (self.components.ndim != 2 or self.components.shape[1] != d or not 0 < self.components.shape[0] <= d
+                or self.stds.shape != (self.components.shape[0],)):
             raise SchemeError(f"scheme arrays have inconsistent shapes: mean {self.mean.shape}, "
                               f"components {self.components.shape}, stds {self.stds.shape}")
+        validate_layout(d, self.key_len, self.shift, self.sigma, self.encoding, repeat=self.repeat,
+                        n_components=self.n_components)
+        if not np.isfinite(self.residual_std) or self.residual_std < 0:
+            raise SchemeError(f"residual std must be a non-negative number, got {self.residual_std}")
 
     @property
     def latent_dim(self) -> int:
         return int(self.mean.shape[0])
 
     @property
+    def n_components(self) -> int:
+        """Number of stored principal components M (≤ d)."""
+        return int(self.components.shape[0])
+
+    @property
+    def key_width(self) -> int:
+        """Components the key occupies: K · repeat."""
+        return self.key_len * self.repeat
+
+    @property
     def key_index(self) -> np.ndarray:
-        return np.arange(self.shift, self.shift + self.key_len)
+        return np.arange(self.shift, self.shift + self.key_width)
 
     @property
     def free_index(self) -> np.ndarray:
-        return np.setdiff1d(np.arange(self.latent_dim), self.key_index)
+        """Stored components outside the key."""
+        return np.setdiff1d(np.arange(self.n_components), self.key_index)
 
     @property
     def V(self) -> np.ndarray:
-        """Fingerprint directions, (K, d) orthonormal rows."""
+        """Fingerprint components, (K·repeat, d) orthonormal rows (bit j owns rows j·r … j·r + r − 1)."""
         return self.components[self.key_index]
 
     @property
+    def key_directions(self) -> np.ndarray:
+        """Direction each bit moves the latent along: the sum of its components, (K, d)."""
+        return self.V.reshape(self.key_len, self.repeat, self.latent_dim).sum(axis=1)
+
+    @cached_property
+    def _rest(self) -> np.ndarray:
+        """Orthonormal basis of the space orthogonal to every stored component, (d − M, d)."""
+        m, d = self.components.shape
+        if m == d:
+            return np.zeros((0, d))
+        q, _ = np.linalg.qr(self.components.T, mode="complete")
+        return np.ascontiguousarray(q[:, m:].T)
+
+    @property
     def U(self) -> np.ndarray:
-        """The complementary basis, (d − K, d) orthonormal rows."""
-        return self.components[self.free_index]
+        """The complementary basis, (d − K·repeat, d) orthonormal rows."""
+        return np.concatenate([self.components[self.free_index], self._rest])
 
     @property
     def free_stds(self) -> np.ndarray:
-        """Std of the latents along each row of U, (d − K,)."""
-        return self.stds[self.free_index]
+        """Std of the latents along each row of U, (d − K·repeat,)."""
+        rest = np.full(self.latent_dim - self.n_components, self.residual_std)
+        return np.concatenate([self.stds[self.free_index], rest])
 
     def encode_bits(self, bits: np.ndarray) -> np.ndarray:
-        """Bits {0,1} (..., K) → the coefficients added along V (before σ)."""
+        """Bits {0,1} (..., K) → the coefficients added along the key directions (before σ)."""
         b = np.asarray(bits, dtype=np.float64)
         return b if self.encoding == "01" else 2.0 * b - 1.0
 
     def embed(self, w: np.ndarray, bits: np.ndarray) -> np.ndarray:
-        """w_k = μ + P_U (w − μ) + σ Vᵀ enc(k); w (B, d), bits (K,) or (B, K) → (B, d) float64."""
+        """w_k = μ + P_U (w − μ) + σ Vᵀ enc(k)_r (each bit repeated ``repeat`` times);
+        w (B, d), bits (K,) or (B, K) → (B, d) float64."""
         w = np.asarray(w, dtype=np.float64)
         centred = w - self.mean
         off_key = centred - (centred @ self.V.T) @ self.V
-        return self.mean + off_key + self.sigma * (self.encode_bits(bits) @ self.V)
+        return self.mean + off_key + self.sigma * (self.encode_bits(bits) @ self.key_directions)
 
     def key_coordinates(self, w: np.ndarray) -> np.ndarray:
-        """V (w − μ) / σ: equals enc(k) exactly for an embedded latent; (B, K)."""
-        return (np.asarray(w, dtype=np.float64) - self.mean) @ self.V.T / self.sigma
+        """V (w − μ) / σ averaged over each bit's components: equals enc(k) exactly for an
+        embedded latent; (B, K)."""
+        coords = (np.asarray(w, dtype=np.float64) - self.mean) @ self.V.T / self.sigma
+        return coords.reshape(*coords.shape[:-1], self.key_len, self.repeat).mean(axis=-1)
 
     def torch_basis(self, device: "torch.device | str", dtype: "torch.dtype | None" = None) -> dict[str, "torch.Tensor"]:
-        """μ (d,), V (K, d), U (d−K, d), free_stds (d−K,) as tensors on a device."""
+        """μ (d,), V (K, d) the key directions, U (d − K·repeat, d), free_stds (d − K·repeat,)
+        as tensors on a device; μ + αU + σ·c V is then the latent for coefficients c (K,)."""
         import torch
 
         dt = dtype or torch.float32
         return {name: torch.as_tensor(np.ascontiguousarray(arr), dtype=dt, device=device)
-                for name, arr in (("mean", self.mean), ("V", self.V), ("U", self.U),
+                for name, arr in (("mean", self.mean), ("V", self.key_directions), ("U", self.U),
                                   ("free_stds", self.free_stds))}
 
+    @property
+    def format_version(self) -> int:
+        """1 for one component per bit over a full basis (bytes as older versions wrote them), else 2."""
+        return 1 if self.repeat == 1 and self.n_components == self.latent_dim else SCHEME_FORMAT
+
     def metadata(self) -> dict[str, Any]:
-        return {
-            "format": "lfp-scheme", "format_version": SCHEME_FORMAT, "model_kind": self.model_kind,
+        meta = {
+            "format": "lfp-scheme", "format_version": self.format_version, "model_kind": self.model_kind,
             "key_len": self.key_len, "shift": self.shift, "sigma": self.sigma,
             "encoding": self.encoding, "latent_dim": self.latent_dim,
             "checkpoint_sha256": self.checkpoint_sha256, "generator_config": self.generator_config,
             "n_samples": self.n_samples, "seed": self.seed, "truncation": self.truncation,
             "created_at": self.created_at,
         }
+        if self.format_version >= 2:
+            meta.update(repeat=self.repeat, n_components=self.n_components, residual_std=self.residual_std)
+        return meta
 
     def with_layout(self, *, key_len: int | None = None, shift: int | None = None,
-                    sigma: float | None = None, encoding: str | None = None) -> "Scheme":
+                    sigma: float | None = None, encoding: str | None = None,
+                    repeat: int | None = None) -> "Scheme":
         """Same PCA, another key layout (the file hash is cleared)."""
         return replace(self, key_len=self.key_len if key_len is None else key_len,
                        shift=self.shift if shift is None else shift,
                        sigma=self.sigma if sigma is None else sigma,
-                       encoding=self.encoding if encoding is None else encoding, sha256="")
+                       encoding=self.encoding if encoding is None else encoding,
+                       repeat=self.repeat if repeat is None else repeat, sha256="")
 
 
-def validate_layout(latent_dim: int, key_len: int, shift: int, sigma: float, encoding: str = "01") -> None:
-    """Raise SchemeError with the reason if a key layout is impossible."""
+def validate_layout(latent_dim: int, key_len: int, shift: int, sigma: float, encoding: str = "01", *,
+                    repeat: int = 1, n_components: int | None = None) -> None:
+    """Raise SchemeError with the reason if a key layout is impossible.
+
+    The key occupies components shift … shift + key_len·repeat − 1 of the n_components
+    (default latent_dim) stored ones.
+    """
     if key_len < 1:
         raise SchemeError(f"key length must be at least 1 bit, got {key_len}")
+    if repeat < 1:
+        raise SchemeError(f"each bit needs at least 1 component (repeat ≥ 1), got {repeat}")
     if shift < 0:
         raise SchemeError(f"shift must be ≥ 0, got {shift}")
-    if key_len + shift > latent_dim:
-        raise SchemeError(f"key length {key_len} + shift {shift} = {key_len + shift} exceeds the "
-                          f"latent dimension {latent_dim}; use shift ≤ {latent_dim - key_len}")
+    width, limit = key_len * repeat, latent_dim if n_components is None else n_components
+    if width + shift > limit:
+        used = f"key length {key_len}" + (f" × repeat {repeat}" if repeat > 1 else "")
+        where = (f"the latent dimension {latent_dim}" if limit == latent_dim
+                 else f"the {limit} principal components kept (latent dimension {latent_dim})")
+        raise SchemeError(f"{used} + shift {shift} = {width + shift} exceeds {where}; "
+                          f"use shift ≤ {max(limit - width, 0)}")
     if not np.isfinite(sigma) or sigma <= 0:
         raise SchemeError(f"sigma must be a positive number, got {sigma}")
     if encoding not in ENCODINGS:
@@ -247,9 +312,10 @@ def _read_zip(data: bytes, origin: str) -> tuple[dict[str, Any], dict[str, np.nd
                           "create one with 'lfp scheme create'") from exc
     if not isinstance(meta, dict) or meta.get("format") != "lfp-scheme":
         raise SchemeError(f"{origin} is not an LFP scheme file (wrong metadata)")
-    if meta.get("format_version") != SCHEME_FORMAT:
+    if meta.get("format_version") not in READABLE_FORMATS:
         raise SchemeError(f"{origin} has scheme format version {meta.get('format_version')}; this "
-                          f"version of LFP Desktop reads version {SCHEME_FORMAT}; update the application")
+                          f"version of LFP Desktop reads versions {', '.join(map(str, READABLE_FORMATS))}; "
+                          "update the application")
     return meta, arrays
 
 
@@ -264,7 +330,8 @@ def scheme_from_bytes(data: bytes, *, origin: str = "scheme", checkpoint_sha256:
             encoding=str(meta.get("encoding", "01")), model_kind=str(meta.get("model_kind", "stylegan2")),
             generator_config=dict(meta.get("generator_config") or {}), n_samples=int(meta.get("n_samples", 0)),
             seed=int(meta.get("seed", 0)), truncation=float(meta.get("truncation", 1.0)),
-            created_at=str(meta.get("created_at", "")), sha256=hashlib.sha256(data).hexdigest())
+            created_at=str(meta.get("created_at", "")), sha256=hashlib.sha256(data).hexdigest(),
+            repeat=int(meta.get("repeat", 1)), residual_std=float(meta.get("residual_std", 0.0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise SchemeError(f"{origin} has invalid metadata ({exc})") from exc
     if not np.all(np.isfinite(scheme.components)) or not np.all(np.isfinite(scheme.mean)):

@@ -18,15 +18,11 @@ from lfp_desktop.gui.pool import WorkerPool
 
 def run_options(settings: Any) -> RunOptions:
     """Engine settings and decision policy from the user's Settings, exactly as ``lfp attribute``
-    builds them from the same values (so both faces give the same verdicts)."""
-    from lfp_desktop.engine.matching import DecisionPolicy
-    from lfp_desktop.engine.settings import AttributionSettings  # torch-free: this runs on the interface thread
+    and ``lfp scan`` build them from the same values (so all faces give the same verdicts)."""
+    from lfp_desktop.scan.options import scan_options  # torch-free: this runs on the interface thread
 
-    kw = dict(starts=settings.starts, steps=settings.steps, loss=settings.loss,
-              lpips_backbone=settings.lpips_backbone)
-    attribution = AttributionSettings(**kw) if settings.early_stopping else AttributionSettings.reference(**kw)
-    attribution.validate()
-    return RunOptions(attribution=attribution, policy=DecisionPolicy(target_fpr=settings.target_fpr))
+    options = scan_options(settings)
+    return RunOptions(attribution=options.attribution, policy=options.policy)
 
 
 class _CaseCommands(QObject):

@@ -1,4 +1,6 @@
-"""Load a (registry, checkpoint) pair into a ModelContext; runs on a worker thread."""
+"""Load a (registry, model) pair into a ModelContext; runs on a worker thread.
+
+The model is a StyleGAN2 checkpoint file or a latent diffusion model folder."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ def load_model_pair(spec: ModelSpec, device: str) -> tuple[Any, ModelInfo]:
     SHA-256; any mismatch raises an LFPError before anything is kept.
     """
     from lfp_desktop.analysis import ModelContext
-    from lfp_desktop.engine.checkpoint import load_generator
+    from lfp_desktop.engine.checkpoint import load_model
     from lfp_desktop.engine.scheme import scheme_from_bytes
     from lfp_desktop.registry import Registry
 
@@ -25,7 +27,7 @@ def load_model_pair(spec: ModelSpec, device: str) -> tuple[Any, ModelInfo]:
         scheme_bytes = reg.scheme_bytes()
         keys = reg.load_keys()
         scheme_name = reg.scheme_name
-    generator = load_generator(checkpoint_path, device=device)
+    generator = load_model(checkpoint_path, device=device)
     try:
         scheme = scheme_from_bytes(scheme_bytes, origin=f"the scheme of registry {registry_path.name}",
                                    checkpoint_sha256=generator.sha256)

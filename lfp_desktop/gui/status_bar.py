@@ -6,7 +6,15 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
+from lfp_desktop.engine.ldm_folder import model_kind_of
 from lfp_desktop.gui.jobs import ModelInfo
+
+KIND_NAMES = {"stylegan2": "StyleGAN2", "ldm": "latent diffusion"}
+
+
+def model_kind_text(info: ModelInfo) -> str:
+    """Human name of the kind of a loaded model (a folder is loaded as an LDM, a file as StyleGAN2)."""
+    return KIND_NAMES[model_kind_of(info.spec.checkpoint_path)]
 
 
 class _ElidedLabel(QLabel):
@@ -29,7 +37,7 @@ class StatusBarWidget(QStatusBar):
         super().__init__(parent)
         self.device_label = _ElidedLabel("Devices: starting…")
         self.registry_label = _ElidedLabel("Registry: none")
-        self.checkpoint_label = _ElidedLabel("Checkpoint: none")
+        self.checkpoint_label = _ElidedLabel("Model: none")
         self.case_label = _ElidedLabel("Case: none")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -45,18 +53,19 @@ class StatusBarWidget(QStatusBar):
     def set_models(self, models: list[ModelInfo]) -> None:
         if not models:
             self.registry_label.setText("Registry: none")
-            self.checkpoint_label.setText("Checkpoint: none")
+            self.checkpoint_label.setText("Model: none")
             self.registry_label.setToolTip("")
             self.checkpoint_label.setToolTip("")
             return
         regs = ", ".join(f"{m.spec.registry_path.name} · {m.n_users} users" for m in models)
-        ckpts = ", ".join(f"{m.spec.checkpoint_path.name} · {m.checkpoint_sha256[:8]}" for m in models)
+        ckpts = ", ".join(f"{m.spec.checkpoint_path.name} ({model_kind_text(m)}) · {m.checkpoint_sha256[:8]}"
+                          for m in models)
         self.registry_label.setText(f"Registry: {regs}")
-        self.checkpoint_label.setText(f"Checkpoint: {ckpts}")
+        self.checkpoint_label.setText(f"Model: {ckpts}")
         self.registry_label.setToolTip("\n".join(f"{m.name}: {m.spec.registry_path}\ndigest {m.registry_digest}"
                                                  for m in models))
-        self.checkpoint_label.setToolTip("\n".join(f"{m.name}: {m.spec.checkpoint_path}\nSHA-256 {m.checkpoint_sha256}"
-                                                   for m in models))
+        self.checkpoint_label.setToolTip("\n".join(f"{m.name}: {model_kind_text(m)} model {m.spec.checkpoint_path}"
+                                                   f"\nSHA-256 {m.checkpoint_sha256}" for m in models))
 
     def set_case(self, text: str) -> None:
         self.case_label.setText(f"Case: {text}")

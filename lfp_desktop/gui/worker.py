@@ -71,6 +71,7 @@ class DeviceWorker(QObject):
     @Slot(object, object)
     def run_job(self, job: Job, cancel: threading.Event) -> None:
         from lfp_desktop.analysis import analyse
+        from lfp_desktop.engine.ldm import with_model_penalty
         from lfp_desktop.engine.attribution import AttributionCancelled
 
         self.started.emit(job.job_id)
@@ -80,7 +81,8 @@ class DeviceWorker(QObject):
             return
         throttle = StepThrottle(job, self.step_reported.emit)
         try:
-            analyses = analyse(ctx, [w.image for w in job.items], settings=job.options.attribution,
+            analyses = analyse(ctx, [w.image for w in job.items],
+                               settings=with_model_penalty(job.options.attribution, ctx.generator),
                                policy=job.options.policy, callback=throttle, cancel=cancel)
         except AttributionCancelled:
             self.cancelled.emit(job.job_id)

@@ -101,10 +101,11 @@ def analyse_batch(ctx: Any, batch: Batch, options: Any, *, worker: str,
 def _analyse(ctx: Any, items: tuple[BatchItem, ...], options: Any,
              cancel: Callable[[], bool] | None) -> tuple[ItemAnalysis, ...]:
     from lfp_desktop.analysis import analyse
+    from lfp_desktop.engine.ldm import with_model_penalty
     from lfp_desktop.scan.records import matched_bits, result_record
 
-    analyses = analyse(ctx, [it.image for it in items], settings=options.attribution, policy=options.policy,
-                       cancel=cancel)
+    settings = with_model_penalty(options.attribution, ctx.generator)
+    analyses = analyse(ctx, [it.image for it in items], settings=settings, policy=options.policy, cancel=cancel)
     out = []
     for it, a in zip(items, analyses):
         record, attachments = result_record(a.to_dict(arrays=True), matched=matched_bits(ctx, a),
