@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lfp_desktop.errors import LFPError, SchemeError
 from lfp_desktop.gui.jobs import ModelInfo, ModelSpec
 
 
@@ -19,8 +18,8 @@ def load_model_pair(spec: ModelSpec, device: str) -> tuple[Any, ModelInfo]:
     """
     from lfp_desktop.analysis import ModelContext
     from lfp_desktop.engine.checkpoint import load_model
-    from lfp_desktop.engine.scheme import scheme_from_bytes
     from lfp_desktop.registry import Registry
+    from lfp_desktop.scan.model import registry_scheme
 
     registry_path, checkpoint_path = Path(spec.registry_path), Path(spec.checkpoint_path)
     with Registry.open(registry_path, readonly=True) as reg:
@@ -28,15 +27,7 @@ def load_model_pair(spec: ModelSpec, device: str) -> tuple[Any, ModelInfo]:
         keys = reg.load_keys()
         scheme_name = reg.scheme_name
     generator = load_model(checkpoint_path, device=device)
-    try:
-        scheme = scheme_from_bytes(scheme_bytes, origin=f"the scheme of registry {registry_path.name}",
-                                   checkpoint_sha256=generator.sha256)
-    except SchemeError as exc:
-        raise SchemeError(f"registry {registry_path.name} and checkpoint {checkpoint_path.name} do not "
-                          f"belong together: {exc}") from exc
-    if scheme.latent_dim != generator.config.style_dim:
-        raise LFPError(f"the scheme in {registry_path.name} has {scheme.latent_dim} latent dimensions but "
-                       f"the generator has {generator.config.style_dim}; they were not made together")
+    scheme = registry_scheme(scheme_bytes, generator, registry_path, checkpoint_path)
     ctx = ModelContext(generator=generator, scheme=scheme, keys=keys, name=scheme_name,
                        registry_digest=keys.digest)
     ctx.check()

@@ -9,18 +9,23 @@ from typing import Any
 import numpy as np
 
 from lfp_desktop.gui.jobs import ItemOutcome
+from lfp_desktop.scan.records import (
+    ANALYSED_PNG,
+    RECONSTRUCTION_PNG,
+    bit_string,
+    png_bytes,
+    result_record,
+)
 
-ANALYSED_PNG = "analysed.png"
-RECONSTRUCTION_PNG = "reconstruction.png"
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """Lossless PNG of a uint8 (H, W, 3) image."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
+__all__ = [
+    "ANALYSED_PNG",
+    "RECONSTRUCTION_PNG",
+    "bit_string",
+    "outcome_from_stored",
+    "outcome_record",
+    "png_bytes",
+    "read_png",
+]
 
 
 def read_png(data: bytes) -> np.ndarray:
@@ -31,18 +36,10 @@ def read_png(data: bytes) -> np.ndarray:
         return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
-def bit_string(bits: np.ndarray | None) -> str | None:
-    return None if bits is None else "".join("1" if b else "0" for b in np.asarray(bits).reshape(-1))
-
-
 def outcome_record(outcome: ItemOutcome, *, item_sha256: str, fit_note: str) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """(result dict, attachments) to store: the engine's record plus the nearest key's bits,
-    the evidence hash and how the image was fitted; the analysed and reconstructed images as PNG."""
-    record = dict(outcome.record)
-    record.update({"matched_key": bit_string(outcome.matched_bits), "item_sha256": item_sha256,
-                   "fit": fit_note, "model_size": int(outcome.image.shape[0])})
-    attachments = {ANALYSED_PNG: png_bytes(outcome.image), RECONSTRUCTION_PNG: png_bytes(outcome.reconstruction)}
-    return record, attachments
+    """(result dict, attachments) to store, in the layout every face writes (scan.records)."""
+    return result_record(outcome.record, matched=outcome.matched_bits, item_sha256=item_sha256, fit_note=fit_note,
+                         image=outcome.image, reconstruction=outcome.reconstruction)
 
 
 def _bits(text: Any) -> np.ndarray | None:

@@ -90,7 +90,6 @@ def read_model(registry_path: str | os.PathLike[str], checkpoint_path: str | os.
     must be that same scheme. Raises an LFPError naming what does not belong together.
     """
     from lfp_desktop.engine.checkpoint import load_generator
-    from lfp_desktop.engine.scheme import scheme_from_bytes
     from lfp_desktop.registry import Registry
 
     registry_path, checkpoint_path = Path(registry_path), Path(checkpoint_path)
@@ -101,15 +100,7 @@ def read_model(registry_path: str | os.PathLike[str], checkpoint_path: str | os.
         _check_scheme_file(Path(scheme_path), scheme_sha, registry_path)
     generator = load_generator(checkpoint_path, device="cpu")
     data = b"" if checkpoint_path.is_dir() else _checkpoint_bytes(checkpoint_path, generator.sha256)
-    try:
-        scheme = scheme_from_bytes(scheme_bytes, origin=f"the scheme of registry {registry_path.name}",
-                                   checkpoint_sha256=generator.sha256)
-    except SchemeError as exc:
-        raise SchemeError(f"registry {registry_path.name} and checkpoint {checkpoint_path.name} do not "
-                          f"belong together: {exc}") from exc
-    if scheme.latent_dim != generator.config.style_dim:
-        raise LFPError(f"the scheme in {registry_path.name} has {scheme.latent_dim} latent dimensions but "
-                       f"the generator has {generator.config.style_dim}; they were not made together")
+    scheme = registry_scheme(scheme_bytes, generator, registry_path, checkpoint_path)
     if keys.key_len != scheme.key_len:
         raise LFPError(f"registry {registry_path.name} holds {keys.key_len}-bit keys but its scheme uses "
                        f"{scheme.key_len}-bit keys; the registry is damaged")
@@ -138,3 +129,20 @@ def _check_scheme_file(path: Path, registry_scheme_sha: str, registry_path: Path
     if hashlib.sha256(data).hexdigest() != registry_scheme_sha:
         raise SchemeError(f"scheme file {path} is not the scheme registry {registry_path.name} was made for; "
                           "leave out --scheme to use the registry's own scheme")
+
+
+def registry_scheme(scheme_bytes: bytes, generator: Any, registry_path: Path, checkpoint_path: Path) -> Any:
+    """The registry's stored scheme, checked against the loaded generator (its checkpoint hash
+    and latent size); raises an LFPError naming the registry and checkpoint that do not match."""
+    from lfp_desktop.engine.scheme import scheme_from_bytes
+
+    try:
+        scheme = scheme_from_bytes(scheme_bytes, origin=f"the scheme of registry {registry_path.name}",
+                                   checkpoint_sha256=generator.sha256)
+    except SchemeError as exc:
+        raise SchemeError(f"registry {registry_path.name} and checkpoint {checkpoint_path.name} do not "
+                          f"belong together: {exc}") from exc
+    if scheme.latent_dim != generator.config.style_dim:
+        raise LFPError(f"the scheme in {registry_path.name} has {scheme.latent_dim} latent dimensions but "
+                       f"the generator has {generator.config.style_dim}; they were not made together")
+    return scheme
