@@ -180,15 +180,9 @@ def main() -> int:
 
 
 def _wait(app, cond, timeout_s: float) -> None:  # noqa: ANN001
-    from PySide6.QtCore import QEventLoop, QTimer
+    from tests.gui.make_screenshots import wait_until
 
-    end = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > end:
-            raise SystemExit("timed out")
-        loop = QEventLoop()
-        QTimer.singleShot(20, loop.quit)
-        loop.exec()
+    wait_until(cond, timeout_s, poll_ms=20, message="timed out")
 
 
 if __name__ == "__main__":

@@ -27,15 +27,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _wait(cond, timeout_s: float) -> None:  # noqa: ANN001
+def wait_until(cond, timeout_s: float, *, poll_ms: int = 50,  # noqa: ANN001
+               message: str = "timed out waiting for the application") -> None:
+    """Run the Qt event loop until ``cond()`` is true; exit with ``message`` after timeout_s."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     end = time.monotonic() + timeout_s
     while not cond():
         if time.monotonic() > end:
-            raise SystemExit("timed out waiting for the application")
+            raise SystemExit(message)
         loop = QEventLoop()
-        QTimer.singleShot(50, loop.quit)
+        QTimer.singleShot(poll_ms, loop.quit)
         loop.exec()
 
 
@@ -60,7 +62,7 @@ def _start(quick: bool):  # -> MainWindow
     window.resize(1380, 860)
     window.show()
     window.commands.start()
-    _wait(lambda: window.inv.case is not None and window.inv.models and window.commands.demo, 600)
+    wait_until(lambda: window.inv.case is not None and window.inv.models and window.commands.demo, 600)
     return window
 
 
@@ -69,11 +71,11 @@ def _main_window_shot(window, image: str, out: Path) -> Path:  # noqa: ANN001
     name = image or next(e["file"] for e in ws.manifest() if e["kind"] == "fingerprinted"
                          and e["postprocess"] == "none")
     window.commands.add_paths([str(ws.evidence_dir / name)])
-    _wait(lambda: window.inv.records and all(r.overall_status() in ("done", "error")
+    wait_until(lambda: window.inv.records and all(r.overall_status() in ("done", "error")
                                              for r in window.inv.records.values()), 1800)
     window.evidence.select_key(next(iter(window.inv.records)))
     settle = time.monotonic() + 1.0  # let the plots and panels repaint
-    _wait(lambda: time.monotonic() > settle, 5)
+    wait_until(lambda: time.monotonic() > settle, 5)
     window.grab().save(str(out / "main-window.png"))
     return out / "main-window.png"
 
@@ -92,9 +94,9 @@ def _scan_shot(window, limit: int, out: Path) -> Path:  # noqa: ANN001
     window.commands.scan_folder(str(_scan_folder(window.commands.demo.evidence_dir, limit)))
     dialog = window.commands.scan_dialog
     dialog.start_scan()
-    _wait(lambda: dialog.session is not None and dialog.session.is_done(), 7200)
+    wait_until(lambda: dialog.session is not None and dialog.session.is_done(), 7200)
     settle = time.monotonic() + 0.5
-    _wait(lambda: time.monotonic() > settle, 5)
+    wait_until(lambda: time.monotonic() > settle, 5)
     dialog.grab().save(str(out / "batch-scan.png"))
     return out / "batch-scan.png"
 
