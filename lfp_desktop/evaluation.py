@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from lfp_desktop.analysis import ModelContext, PlainKeys, analyse
+from lfp_desktop.demo.pictures import render_pictures
 from lfp_desktop.engine import postprocess
 from lfp_desktop.engine.attribution import AttributionSettings
 from lfp_desktop.engine.fingerprint import generate
@@ -25,6 +26,7 @@ class EvalPlan:
     fingerprints: int = 10
     samples: int = 2
     unfingerprinted: int = 0  # base-model images checked for false attributions
+    pictures: int = 0  # non-generated pictures (demo renderer) checked for false attributions
     registry_size: int = 1000  # the F fingerprints plus random others
     postprocesses: tuple[str, ...] = ("none",)
     seed: int = 0
@@ -69,6 +71,7 @@ def evaluate(generator: Any, scheme: Any, plan: EvalPlan, *, settings: Attributi
     clean = generate(generator, scheme, true_keys[owners], seeds).images
     base = (generate(generator, scheme, None, [int(s) for s in rng.integers(0, 2 ** 31 - 1, plan.unfingerprinted)]).images
             if plan.unfingerprinted else np.zeros((0,) + clean.shape[1:], np.uint8))
+    pictures = render_pictures(plan.pictures, size=clean.shape[1], seed=plan.seed)
     report: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="lfp-eval-") as tmp:
         folder = Path(tmp)
@@ -76,10 +79,12 @@ def evaluate(generator: Any, scheme: Any, plan: EvalPlan, *, settings: Attributi
             pp_rng = np.random.default_rng([plan.seed, postprocess.POSTPROCESSES.index(pp)])
             imgs = [_evidence(f"{pp}_{i}", im, pp, pp_rng, folder) for i, im in enumerate(clean)]
             base_imgs = [_evidence(f"{pp}_base_{i}", im, pp, pp_rng, folder) for i, im in enumerate(base)]
+            pic_imgs = [_evidence(f"{pp}_picture_{i}", im, pp, pp_rng, folder) for i, im in enumerate(pictures)]
             t0 = time.perf_counter()
-            res = _run(ctx, imgs + base_imgs, settings, policy, plan.batch_images, progress, pp)
+            res = _run(ctx, imgs + base_imgs + pic_imgs, settings, policy, plan.batch_images, progress, pp)
             elapsed = time.perf_counter() - t0
-            report[pp] = _metrics(res[:len(imgs)], res[len(imgs):], true_keys, owners, keys, elapsed)
+            n, nb = len(imgs), len(base_imgs)
+            report[pp] = _metrics(res[:n], res[n:n + nb], res[n + nb:], true_keys, owners, keys, elapsed)
     return report
 
 
@@ -93,14 +98,16 @@ def _run(ctx: ModelContext, images: Sequence[np.ndarray], settings: AttributionS
     return out
 
 
-def _metrics(fp: list, base: list, true_keys: np.ndarray, owners: np.ndarray, keys: PlainKeys,
+def _metrics(fp: list, base: list, pictures: list, true_keys: np.ndarray, owners: np.ndarray, keys: PlainKeys,
              elapsed: float) -> dict[str, Any]:
     decoded = np.stack([a.attribution.bits for a in fp]) if fp else np.zeros((0, true_keys.shape[1]), np.uint8)
     truth = true_keys[owners]
     verdicts = Counter(a.verdict for a in fp)
     correct = [a.verdict == "ATTRIBUTED" and a.user_id == int(keys.user_ids[o]) for a, o in zip(fp, owners)]
     wrong = [a.verdict == "ATTRIBUTED" and a.user_id != int(keys.user_ids[o]) for a, o in zip(fp, owners)]
-    n_all = len(fp) + len(base)
+    n_all = len(fp) + len(base) + len(pictures)
+    base_false = int(sum(a.verdict == "ATTRIBUTED" for a in base))
+    picture_false = int(sum(a.verdict == "ATTRIBUTED" for a in pictures))
     return {
         "images": len(fp),
         "full_key_accuracy": float((decoded == truth).all(axis=1).mean()) if len(fp) else None,
@@ -109,8 +116,12 @@ def _metrics(fp: list, base: list, true_keys: np.ndarray, owners: np.ndarray, ke
         "wrong_user_attributions": int(np.sum(wrong)),
         "verdicts": dict(verdicts),
         "unfingerprinted_images": len(base),
-        "false_attributions": int(sum(a.verdict == "ATTRIBUTED" for a in base)),
+        "non_generated_pictures": len(pictures),
+        "false_attributions": base_false + picture_false,  # over both kinds of image without a key
+        "unfingerprinted_false_attributions": base_false,
+        "picture_false_attributions": picture_false,
+        "unkeyed_verdicts": dict(Counter(a.verdict for a in base + pictures)),
         "median_hamming_distance": float(np.median([a.decision.match.distance for a in fp])) if fp else None,
         "seconds_per_image": elapsed / n_all if n_all else None,
-        "median_steps": float(np.median([a.attribution.steps_run for a in fp + base])) if n_all else None,
+        "median_steps": float(np.median([a.attribution.steps_run for a in fp + base + pictures])) if n_all else None,
     }

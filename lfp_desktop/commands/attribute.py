@@ -40,6 +40,9 @@ def add_attribution_options(p: argparse.ArgumentParser) -> None:
                    help="penalty λ on free coordinates beyond ±3 std (default: 0.1 StyleGAN2, 0.005 LDM)")
     p.add_argument("--no-early-stopping", action="store_true",
                    help="run every start for every step (the reference procedure)")
+    p.add_argument("--polish", type=int, default=None, metavar="N",
+                   help=f"Levenberg–Marquardt steps on the best starts after Adam, pixel loss only "
+                        f"(default {d.polish_iterations}; 0 = off, as with --no-early-stopping)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--fpr", type=float, default=1e-6, help="target false-attribution probability (default 1e-6)")
 
@@ -58,6 +61,8 @@ def settings_from_args(args: argparse.Namespace, generator: Any = None):  # -> A
         penalty = default_penalty(generator)
     if penalty is not None:
         kw["penalty"] = penalty
+    if getattr(args, "polish", None) is not None:
+        kw["polish_iterations"] = args.polish
     s = AttributionSettings.reference(**kw) if args.no_early_stopping else AttributionSettings(**kw)
     s.validate()
     return s

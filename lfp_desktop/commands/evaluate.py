@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=int, default=2, help="images per key M (default 2)")
     p.add_argument("--unfingerprinted", type=int, default=0,
                    help="also attribute this many base-model images and count false attributions")
+    p.add_argument("--pictures", type=int, default=0,
+                   help="also attribute this many non-generated pictures and count false attributions")
     p.add_argument("--registry-size", type=int, default=1000, help="registered keys, F of them true (default 1000)")
     p.add_argument("--postprocess", default="none", choices=POSTPROCESSES + ("all",))
     p.add_argument("--batch-images", type=int, default=8, help="images attributed together (default 8)")
@@ -30,9 +32,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     from lfp_desktop.engine.matching import DecisionPolicy
     from lfp_desktop.evaluation import EvalPlan, evaluate
 
+    from lfp_desktop.errors import LFPError
+
+    counts = dict(fingerprints=(args.fingerprints, 1), samples=(args.samples, 1), pictures=(args.pictures, 0),
+                  unfingerprinted=(args.unfingerprinted, 0), batch_images=(args.batch_images, 1))
+    for name, (value, least) in counts.items():
+        if value < least:
+            raise LFPError(f"--{name.replace('_', '-')} must be at least {least}, got {value}")
     gen, scheme = load_model(args)
     pps = POSTPROCESSES if args.postprocess == "all" else (args.postprocess,)
     plan = EvalPlan(fingerprints=args.fingerprints, samples=args.samples, unfingerprinted=args.unfingerprinted,
+                    pictures=args.pictures,
                     registry_size=max(args.registry_size, args.fingerprints), postprocesses=pps, seed=args.seed,
                     batch_images=args.batch_images)
     report = evaluate(gen, scheme, plan, settings=settings_from_args(args, gen),

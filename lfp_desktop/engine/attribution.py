@@ -8,7 +8,8 @@ For each image x the unknowns are α (coordinates in U) and key logits κ:
 All starts of all images run as one batch. The total loss is the *sum* of the per-start
 losses and Adam is element-wise, so every start follows exactly the path it would follow
 alone. Losing starts may be dropped (successive halving) and settled images stopped early;
-both decisions use only losses and the stability of the decoded bits.
+both decisions use only losses and the stability of the decoded bits. With the pixel loss the
+best starts of a finished image are then polished by Levenberg–Marquardt (engine/polish.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from lfp_desktop import __version__
 from lfp_desktop.engine.degradation import blur_rows, initial_logits, symmetric_kernels
 from lfp_desktop.engine.images import from_uint8, to_uint8
 from lfp_desktop.engine.losses import ImageLoss, make_loss
+from lfp_desktop.engine.polish import levenberg_marquardt
 from lfp_desktop.engine.scheme import Scheme
 from lfp_desktop.engine.settings import AttributionSettings
 from lfp_desktop.errors import LFPError
@@ -65,7 +67,8 @@ class AttributionResult:
     reconstruction_distance: float  # D(x, blur(g(ŵ))) without the penalty
     latent: np.ndarray  # float32 (d,) the winning ŵ
     blur_kernel: np.ndarray  # float64 (2r + 1,) the winning start's learnt blur ([1.] when off)
-    steps_run: int
+    steps_run: int  # Adam steps
+    polish_iterations: int  # accepted Levenberg–Marquardt steps of the winning start (0: not polished)
     seconds: float
     loss_name: str
     device: str
@@ -80,6 +83,7 @@ class AttributionResult:
             "winning_start": self.winning_start, "final_losses": self.final_losses.tolist(),
             "reconstruction_distance": self.reconstruction_distance,
             "blur_kernel": self.blur_kernel.round(6).tolist(), "steps_run": self.steps_run,
+            "polish_iterations": self.polish_iterations,
             "seconds": round(self.seconds, 4), "loss": self.loss_name, "device": self.device,
             "settings": self.settings, "engine_version": self.engine_version,
         }
@@ -162,6 +166,9 @@ def attribute(generator: torch.nn.Module, scheme: Scheme, images: Sequence[np.nd
     return _Inversion(generator, scheme, arr, settings, dev, loss_fn, callback, cancel).run()
 
 
+_MAX_POLISH_COORDINATES = 2048  # larger latents (an LDM's) keep Adam's result
+
+
 class _Inversion:
     """State of one batched run: rows are (image, start) pairs still being optimised."""
 
@@ -195,16 +202,25 @@ class _Inversion:
         self.final_blur = np.zeros((self.m, self.n, settings.blur_radius + 1), dtype=np.float64)
         self.finished = np.zeros((self.m, self.n), dtype=bool)  # ran to the end (not pruned)
         self.steps_run = np.zeros(self.m, dtype=np.int64)
+        self.polish_iterations = np.zeros((self.m, self.n), dtype=np.int64)
+        self._can_polish = True
         self.best_hist: list[list[tuple[float, bytes, float]]] = [[] for _ in range(self.m)]
         self.t0 = time.perf_counter()
         self.seconds = np.zeros(self.m)
 
     def w_hat(self, alpha: torch.Tensor, kappa: torch.Tensor) -> torch.Tensor:
         """ŵ from the optimised coordinates (α possibly in std units) and key logits."""
-        alpha = alpha * self.alpha_scale
-        probs = torch.sigmoid(kappa)
+        return self.w_from_probs(alpha, torch.sigmoid(kappa))
+
+    def w_from_probs(self, alpha: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
         coef = probs if self.scheme.encoding == "01" else 2.0 * probs - 1.0
-        return self.mean + alpha @ self.U + self.scheme.sigma * (coef @ self.V)
+        return self.mean + (alpha * self.alpha_scale) @ self.U + self.scheme.sigma * (coef @ self.V)
+
+    def penalty(self, alpha: torch.Tensor) -> torch.Tensor:
+        """λ Σ relu(|α_j| − 3 s_j) per row (α as optimised)."""
+        bound = self.s.penalty_bound * self.free_std
+        alpha = alpha * self.alpha_scale
+        return self.s.penalty * (torch.relu(alpha - bound) + torch.relu(-bound - alpha)).sum(-1)
 
     def degrade(self, images: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
         """The evidence model in front of the loss: the 8-bit range clip every evidence file went
@@ -219,10 +235,7 @@ class _Inversion:
         """(total per row incl. penalty, distance per row) for the current parameters."""
         images = self.degrade(self.g.synthesis(self.w_hat(self.alpha, self.kappa)), self.opt.params)
         dist = self.loss_fn(images, self.row_image)
-        bound = self.s.penalty_bound * self.free_std
-        alpha = self.alpha * self.alpha_scale
-        pen = (torch.relu(alpha - bound) + torch.relu(-bound - alpha)).sum(1)
-        return dist + self.s.penalty * pen, dist
+        return dist + self.penalty(self.alpha), dist
 
     def run(self) -> list[AttributionResult]:
         for step in range(self.s.steps):
@@ -279,7 +292,9 @@ class _Inversion:
         if any(h[1] != window[-1][1] for h in window):
             return False
         old, new, conf = window[0][0], window[-1][0], window[-1][2]
-        return conf >= s.settle_confidence or (old - new) <= s.rel_tol * abs(old)
+        gain = old - new
+        return ((conf >= s.settle_confidence and gain <= s.settle_loss_tol * abs(old))
+                or gain <= s.rel_tol * abs(old))
 
     def _prune(self, step: int, last: bool) -> torch.Tensor | None:
         """Rows to keep after this step, or None to keep all."""
@@ -298,6 +313,9 @@ class _Inversion:
                 n_keep = max(self.s.min_survivors, math.ceil(len(rows) / 2))
                 order = rows[np.argsort(self.final_loss[i, st[rows]], kind="stable")]
                 keep[order[n_keep:]] = False
+        for i in done_images:
+            self._polish(i, st[img == i])
+            self.seconds[i] = time.perf_counter() - self.t0
         if self.callback is not None:
             for i in done_images:
                 b = int(np.argmin(self.final_loss[i]))
@@ -308,6 +326,56 @@ class _Inversion:
         if keep.all():
             return None
         return torch.as_tensor(np.flatnonzero(keep), device=self.dev)
+
+    def _polish(self, i: int, starts: np.ndarray) -> None:
+        """Levenberg–Marquardt on the best ``polish_starts`` of image i's finishing starts;
+        their stored state and final loss become the polished ones."""
+        s = self.s
+        free = self.U.shape[0]
+        if (s.polish_iterations == 0 or self.loss_fn.name != "pixel" or not self._can_polish
+                or free + self.scheme.key_len > _MAX_POLISH_COORDINATES):
+            return
+        target = self.targets[i]
+        eps = 1e-4
+        for b in starts[np.argsort(self.final_loss[i, starts], kind="stable")][:s.polish_starts]:
+            kernel = None
+            if s.blur_radius > 0:
+                kernel = symmetric_kernels(torch.as_tensor(self.final_blur[i, b][None], dtype=torch.float32,
+                                                           device=self.dev))
+
+            def seen(theta: torch.Tensor, kernel: torch.Tensor | None = kernel) -> torch.Tensor:
+                img = self.g.synthesis(self.w_from_probs(theta[:free], theta[free:])[None])
+                img = img.clamp(-1.0, 1.0) if s.clip_output else img
+                return img if kernel is None else blur_rows(img, kernel)
+
+            def residual(theta: torch.Tensor) -> torch.Tensor:
+                return (seen(theta) - target).flatten()
+
+            def objective(theta: torch.Tensor) -> float:
+                with torch.no_grad():
+                    return float(residual(theta).square().mean() + self.penalty(theta[:free]))
+
+            def project(theta: torch.Tensor) -> torch.Tensor:
+                return torch.cat([theta[:free], theta[free:].clamp(eps, 1.0 - eps)])
+
+            probs = 1.0 / (1.0 + np.exp(-self.final_kappa[i, b]))
+            theta0 = torch.as_tensor(np.concatenate([self.final_alpha[i, b], probs]), dtype=torch.float32,
+                                     device=self.dev)
+            try:
+                out = levenberg_marquardt(residual, objective, theta0, iterations=s.polish_iterations,
+                                          project=project)
+            except (NotImplementedError, RuntimeError):
+                # A generator whose ops lack forward-mode AD keeps Adam's result.
+                self._can_polish = False
+                return
+            if out.iterations == 0 or not out.objective < self.final_loss[i, b]:
+                continue
+            theta = out.theta.double().cpu().numpy()
+            p = theta[free:]
+            self.final_alpha[i, b] = theta[:free]
+            self.final_kappa[i, b] = np.log(p) - np.log1p(-p)
+            self.final_loss[i, b] = out.objective
+            self.polish_iterations[i, b] = out.iterations
 
     def _keep(self, rows: torch.Tensor) -> None:
         self.opt.keep(rows)
@@ -338,7 +406,8 @@ class _Inversion:
             bits=bits, bit_probs=probs, confidence=np.abs(probs - 0.5), agreement=agreement,
             winning_start=b, final_losses=self.final_loss[i].copy(), loss_curves=self.curves[:steps, i].copy(),
             reconstruction=to_uint8(recon)[0], reconstruction_distance=dist, latent=w[0].float().cpu().numpy(),
-            blur_kernel=kernel, steps_run=steps, seconds=float(self.seconds[i]), loss_name=self.loss_fn.name, device=str(self.dev),
+            blur_kernel=kernel, steps_run=steps, polish_iterations=int(self.polish_iterations[i, b]),
+            seconds=float(self.seconds[i]), loss_name=self.loss_fn.name, device=str(self.dev),
             settings=self.s.to_dict())
 
 

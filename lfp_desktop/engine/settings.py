@@ -32,16 +32,21 @@ class AttributionSettings:
     early_stopping: bool = True
     min_steps: int = 200  # never stop an image before this many steps
     patience: int = 40  # the best start's bits must stay unchanged this many steps, and then
-    settle_confidence: float = 0.15  # either every bit is this far from ½ ...
+    settle_confidence: float = 0.15  # either every bit is this far from ½ and the best loss
+    settle_loss_tol: float = 1.0  # improved by less than this fraction meanwhile ...
     rel_tol: float = 5e-3  # ... or the best loss improved by less than this fraction meanwhile
     halving_steps: tuple[int, ...] = (10, 20, 40)  # keep the better half of starts at these steps
     min_survivors: int = 2
+    # Levenberg–Marquardt steps on the best starts of an image once Adam is done (pixel loss
+    # only; 0 = off): converges to the quantisation floor where Adam would need ~2000 steps.
+    polish_iterations: int = 5
+    polish_starts: int = 2
     seed: int = 0
 
     @classmethod
     def reference(cls, **kw: Any) -> "AttributionSettings":
         base = dict(early_stopping=False, halving_steps=(), normalise_coordinates=False, blur_radius=0,
-                    clip_output=False)
+                    clip_output=False, polish_iterations=0)
         base.update(kw)
         return cls(**base)
 
@@ -50,6 +55,8 @@ class AttributionSettings:
             raise LFPError("starts and steps must be at least 1")
         if not 0 <= self.blur_radius <= 12:
             raise LFPError("blur_radius must be between 0 (off) and 12 pixels")
+        if self.polish_iterations < 0 or self.polish_starts < 1:
+            raise LFPError("polish_iterations must be 0 (off) or more, and polish_starts at least 1")
         if self.lr <= 0 or self.penalty < 0 or self.penalty_bound <= 0 or self.init_range < 0:
             raise LFPError("lr and penalty_bound must be positive; penalty and init_range non-negative")
 
