@@ -103,6 +103,10 @@ class Analysis:
                       "runner_up_name": self.runner_up_name, "margin": m.margin if m.runner_up_index >= 0 else None,
                       "p_value": self.decision.p_value, "registry_size": m.n_keys, "key_len": self.attribution.bits.size,
                       "reasons": list(self.decision.reasons)})
+            if self.policy.statistic != "hamming":
+                d.update({"statistic": self.policy.statistic, "weighted_distance": m.score,
+                          "runner_up_weighted_distance": m.runner_up_score,
+                          "margin_bits": round(m.score_margin_bits, 3) if m.runner_up_index >= 0 else None})
         return d
 
 
@@ -118,7 +122,7 @@ def analyse(ctx: ModelContext, images: Sequence[np.ndarray], *, settings: Attrib
 def _decide(ctx: ModelContext, result: AttributionResult, policy: DecisionPolicy) -> Analysis:
     decision = user_id = user_name = runner = None
     if ctx.keys is not None:
-        decision = decide(result.bits, ctx.keys.packed, ctx.keys.key_len, policy)
+        decision = decide(result.bits, ctx.keys.packed, ctx.keys.key_len, policy, confidence=result.confidence)
         m = decision.match
         if m.index >= 0:
             user_id, user_name = int(ctx.keys.user_ids[m.index]), ctx.keys.names[m.index]

@@ -47,3 +47,5 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     assert main(["scheme", "create", str(tmp_path / "tiny.pt"), "--key-len", "30", "--shift", "10",
                  "--out", str(tmp_path / "s.npz")]) == 1
     assert "exceeds the latent dimension 32" in capsys.readouterr().err
+    assert main(["attribute", str(tmp_path / "suspect.png"), "--blur-radius", "13"]) == 1
+    assert "blur_radius must be between 0 (off) and 12 pixels" in capsys.readouterr().err

@@ -43,8 +43,15 @@ def add_attribution_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--polish", type=int, default=None, metavar="N",
                    help=f"Levenberg–Marquardt steps on the best starts after Adam, pixel loss only "
                         f"(default {d.polish_iterations}; 0 = off, as with --no-early-stopping)")
+    p.add_argument("--blur-radius", type=int, default=d.blur_radius, metavar="R",
+                   help="fit a blur of up to R pixels in front of the loss, for evidence that was blurred, "
+                        "resized or re-compressed after it was made (default 0 = off)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--fpr", type=float, default=1e-6, help="target false-attribution probability (default 1e-6)")
+    p.add_argument("--statistic", choices=("hamming", "weighted"), default="hamming",
+                   help="compare decoded bits with keys by the number of differing bits (hamming, default) "
+                        "or with each differing bit weighted by its confidence (weighted; its chance "
+                        "probability is computed exactly)")
 
 
 def settings_from_args(args: argparse.Namespace, generator: Any = None):  # -> AttributionSettings
@@ -53,7 +60,8 @@ def settings_from_args(args: argparse.Namespace, generator: Any = None):  # -> A
     from lfp_desktop.engine.settings import AttributionSettings
 
     kw: dict[str, Any] = {"starts": args.starts, "steps": args.steps, "loss": args.loss,
-                          "lpips_backbone": args.lpips_backbone, "seed": args.seed}
+                          "lpips_backbone": args.lpips_backbone, "seed": args.seed,
+                          "blur_radius": args.blur_radius}
     penalty = getattr(args, "penalty", None)
     if penalty is None and generator is not None:
         from lfp_desktop.engine.ldm import default_penalty
@@ -133,7 +141,7 @@ def _attribute(args: argparse.Namespace) -> int:
     good = [(p, img) for p, img, err in loaded if img is not None]
     analyses = dict(zip([p for p, _ in good],
                         analyse(ctx, [img for _, img in good], settings=settings,
-                                policy=DecisionPolicy(target_fpr=args.fpr)))) if good else {}
+                                policy=DecisionPolicy(target_fpr=args.fpr, statistic=args.statistic)))) if good else {}
     failures = 0
     for path, _, err in loaded:
         if err is not None:

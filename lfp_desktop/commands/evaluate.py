@@ -46,7 +46,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                     registry_size=max(args.registry_size, args.fingerprints), postprocesses=pps, seed=args.seed,
                     batch_images=args.batch_images)
     report = evaluate(gen, scheme, plan, settings=settings_from_args(args, gen),
-                      policy=DecisionPolicy(target_fpr=args.fpr),
+                      policy=DecisionPolicy(target_fpr=args.fpr, statistic=args.statistic),
                       progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.json:
         print_json(report)

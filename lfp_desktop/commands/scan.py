@@ -53,6 +53,8 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
     a.add_argument("--starts", type=int, default=None)
     a.add_argument("--steps", type=int, default=None)
     a.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None)
+    a.add_argument("--blur-radius", type=int, default=None, metavar="R",
+                   help="fit a blur of up to R pixels in front of the loss (0 = off)")
     a.add_argument("--seed", type=int, default=None)
     a.add_argument("--fpr", type=float, default=None, help="target false-attribution probability")
 
@@ -93,7 +95,8 @@ def _settings(args: argparse.Namespace) -> Any:
     from lfp_desktop.config import load_settings
 
     changes = {k: v for k, v in (("starts", args.starts), ("steps", args.steps), ("target_fpr", args.fpr),
-                                 ("early_stopping", args.early_stopping), ("device", args.device)) if v is not None}
+                                 ("early_stopping", args.early_stopping), ("device", args.device),
+                                 ("blur_radius", args.blur_radius)) if v is not None}
     settings = dataclasses.replace(load_settings(), **changes)
     settings.validate()
     return settings

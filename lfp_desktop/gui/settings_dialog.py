@@ -1,4 +1,4 @@
-"""Settings: device, starts, steps, early stopping, loss and LPIPS backbone, target FPR,
+"""Settings: device, starts, steps, early stopping, blur model, loss and LPIPS backbone, target FPR,
 workers and images per job. Invalid values are refused inline (OK stays disabled)."""
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ class SettingsDialog(QDialog):
         self.steps = _spin(1, 100_000, settings.steps)
         self.early = QCheckBox("Stop an image once its key has settled, drop losing starts")
         self.early.setChecked(settings.early_stopping)
+        self.blur = _spin(0, 12, settings.blur_radius)
+        self.blur.setSpecialValueText("off")
+        self.blur.setSuffix(" px")
+        self.blur.setToolTip("For evidence that was blurred, resized or re-compressed after it was made: "
+                             "fit a blur of up to this radius alongside the key. Slower; off for clean images.")
         self.loss = QComboBox()
         for value, label in LOSSES:
             self.loss.addItem(label, value)
@@ -58,7 +63,7 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self._layout()
-        for w in (self.starts, self.steps, self.workers, self.per_job):
+        for w in (self.starts, self.steps, self.blur, self.workers, self.per_job):
             w.valueChanged.connect(self._revalidate)
         for e in (self.fpr, self.backbone):
             e.textChanged.connect(self._revalidate)
@@ -73,6 +78,7 @@ class SettingsDialog(QDialog):
         form.addRow("Starts per image:", self.starts)
         form.addRow("Maximum steps:", self.steps)
         form.addRow("", self.early)
+        form.addRow("Blur model:", self.blur)
         form.addRow("Loss:", self.loss)
         row = QHBoxLayout()
         row.addWidget(self.backbone, 1)
@@ -101,6 +107,7 @@ class SettingsDialog(QDialog):
         self.browse.setEnabled(lpips)
         s = dataclasses.replace(self._base, device=self.device.currentText().strip(), starts=self.starts.value(),
                                 steps=self.steps.value(), early_stopping=self.early.isChecked(),
+                                blur_radius=self.blur.value(),
                                 loss=str(self.loss.currentData()), lpips_backbone=self.backbone.text().strip(),
                                 target_fpr=parse_fpr(self.fpr.text()), workers=self.workers.value(),
                                 images_per_job=self.per_job.value())

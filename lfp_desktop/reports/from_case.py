@@ -95,7 +95,8 @@ def method_from_result(r: Mapping[str, Any]) -> MethodInfo:
             device=str(r.get("device") or "-"),
             early_stopping=bool(settings.get("early_stopping", False)),
             target_fpr=float(r["target_fpr"]),
-            seed=None if settings.get("seed") is None else int(settings["seed"]))
+            seed=None if settings.get("seed") is None else int(settings["seed"]),
+            blur_radius=int(settings.get("blur_radius") or 0))
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportError(f"the stored result lacks a method field ({exc}); it was not made by "
                           "this version of LFP Desktop — attribute the item again") from exc

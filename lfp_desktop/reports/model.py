@@ -85,6 +85,7 @@ class MethodInfo:
     early_stopping: bool
     target_fpr: float
     seed: int | None = None
+    blur_radius: int = 0  # 0: no blur model
 
     def __post_init__(self) -> None:
         _check_sha256(self.checkpoint_sha256, "checkpoint SHA-256")
@@ -100,7 +101,8 @@ class MethodInfo:
                 "loss": self.loss, "starts": int(self.starts), "steps": int(self.steps),
                 "device": self.device, "early_stopping": bool(self.early_stopping),
                 "target_fpr": float(self.target_fpr),
-                "seed": None if self.seed is None else int(self.seed)}
+                "seed": None if self.seed is None else int(self.seed),
+                **({"blur_radius": int(self.blur_radius)} if self.blur_radius else {})}
 
 
 @dataclass(frozen=True, eq=False)

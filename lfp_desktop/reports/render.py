@@ -19,7 +19,7 @@ from lfp_desktop.reports.layout import (BAND, MUTED, RULE, VERDICT_COLOURS, VERD
                                         set_style, styles)
 from lfp_desktop.reports.model import CaseInfo, ReportData, iso_utc
 from lfp_desktop.reports.signing import MANIFEST_NAME, format_fingerprint
-from lfp_desktop.reports.wording import (esc, key_numbers, lay_verdict, limits, p_value_meaning,
+from lfp_desktop.reports.wording import (blur_note, esc, key_numbers, lay_verdict, limits, p_value_meaning,
                                          sci, user_label)
 
 
@@ -131,7 +131,7 @@ def _method(data: ReportData, width: float) -> list[Flowable]:
             ("Registry digest", mono(m.registry_digest)),
             ("Reconstruction loss", esc(m.loss)),
             ("Search", f"{m.starts} independent starts \u00d7 up to {m.steps:,} steps; early "
-                       f"stopping {'on' if m.early_stopping else 'off'}"),
+                       f"stopping {'on' if m.early_stopping else 'off'}{blur_note(m)}"),
             ("Target false-positive rate", sci(m.target_fpr)),
             ("Device", esc(m.device)),
             ("Random seed", "-" if m.seed is None else str(m.seed))]

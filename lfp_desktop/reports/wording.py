@@ -9,12 +9,17 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape
 
-from lfp_desktop.reports.model import ReportData, ResultInfo
+from lfp_desktop.reports.model import MethodInfo, ReportData, ResultInfo
 
 
 def esc(text: object) -> str:
     """User text made safe for paragraph markup."""
     return escape(str(text))
+
+
+def blur_note(m: MethodInfo) -> str:
+    """``; blur model up to 3 px`` when the search fitted a blur in front of the loss."""
+    return f"; blur model up to {m.blur_radius} px" if m.blur_radius else ""
 
 
 def sci(x: float, *, digits: int = 2) -> str:

@@ -18,14 +18,14 @@ class ScanOptions:
 
 def scan_options(settings: Any, *, batch_size: int | None = None, **attribution_changes: Any) -> ScanOptions:
     """Options from a :class:`lfp_desktop.config.Settings`, as the app runs its analyses
-    (starts, steps, loss, early stopping, target false-attribution rate, images per job);
+    (starts, steps, loss, early stopping, blur model, target false-attribution rate, images per job);
     ``attribution_changes`` override AttributionSettings fields (e.g. ``seed``)."""
     from lfp_desktop.engine.matching import DecisionPolicy
     from lfp_desktop.engine.settings import AttributionSettings
     from lfp_desktop.errors import LFPError
 
     kw = dict(starts=settings.starts, steps=settings.steps, loss=settings.loss,
-              lpips_backbone=settings.lpips_backbone)
+              lpips_backbone=settings.lpips_backbone, blur_radius=settings.blur_radius)
     attribution = AttributionSettings(**kw) if settings.early_stopping else AttributionSettings.reference(**kw)
     if attribution_changes:
         attribution = replace(attribution, **attribution_changes)

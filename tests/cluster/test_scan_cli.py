@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from lfp_desktop.cli import main
+from lfp_desktop.reports.from_case import report_data_from_case
 
 
 @pytest.fixture
@@ -52,3 +53,19 @@ def test_scan_refuses_bad_input(scan_args, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     assert main(scan_args + ["--out", "x", "--cluster", "local"]) == 1
     assert 'pip install "lfp-desktop[cluster]"' in capsys.readouterr().err
+
+
+def test_blur_model_setting_reaches_the_engine_the_record_and_the_report(scan_args, tmp_path, capsys):
+    root = ["--root", str(tmp_path / "cases")]
+    assert main(scan_args + ["--out", "blurred", "--blur-radius", "2"]) == 0
+    capsys.readouterr()
+    assert main(["case", "show", "blurred", *root, "--json"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)["items"]
+    assert item["latest_result"]["verdict"] in ("NO MATCH", "INCONCLUSIVE")
+    data = report_data_from_case("blurred", item["id"], root=tmp_path / "cases")
+    assert data.method.blur_radius == 2 and data.method.to_manifest()["blur_radius"] == 2
+    assert main(scan_args + ["--out", "sharp"]) == 0  # the default: no blur model, none in the manifest
+    assert "blur_radius" not in report_data_from_case("sharp", 1, root=tmp_path / "cases").method.to_manifest()
+    capsys.readouterr()
+    assert main(scan_args + ["--out", "x", "--blur-radius", "13"]) == 1
+    assert "blur_radius" in capsys.readouterr().err

@@ -57,3 +57,31 @@ def test_cli_reports_pictures(tmp_path, capsys):
                  "--starts", "2", "--steps", "20", "--device", "cpu", "--json"]) == 0
     m = json.loads(capsys.readouterr().out)["none"]
     assert m["non_generated_pictures"] == 2 and sum(m["unkeyed_verdicts"].values()) == 2
+
+
+def test_cli_attribute_with_the_weighted_statistic(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from lfp_desktop.engine.fingerprint import generate
+
+    gen = tiny_generator(tmp_path)
+    scheme = tiny_scheme(gen, key_len=12, shift=16)
+    scheme_path = tmp_path / "scheme.npz"
+    save_scheme(scheme, scheme_path)
+    keys = np.random.default_rng(2).integers(0, 2, (6, 12), dtype=np.uint8)
+    Image.fromarray(generate(gen, scheme, keys[3], [5]).images[0]).save(tmp_path / "suspect.png")
+    (tmp_path / "keys.csv").write_text("".join(f"user{i},{''.join(map(str, k))}\n" for i, k in enumerate(keys)))
+    args = ["attribute", str(tmp_path / "suspect.png"), "--checkpoint", str(tmp_path / "tiny.pt"), "--scheme",
+            str(scheme_path), "--keys", str(tmp_path / "keys.csv"), "--starts", "4", "--steps", "150", "--json"]
+    assert main(args) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert "statistic" not in plain and plain["user_name"] == "user3"
+    assert main(args + ["--statistic", "weighted"]) == 0
+    weighted = json.loads(capsys.readouterr().out)
+    assert weighted["statistic"] == "weighted" and weighted["user_name"] == "user3"
+    assert weighted["bits"] == plain["bits"]  # the same search; only the comparison differs
+    # Every differing bit weighs 1 … 16, so the weighted distance lies between d and 16·d.
+    d = weighted["hamming_distance"]
+    assert d <= weighted["weighted_distance"] <= 16 * d
+    assert weighted["runner_up_weighted_distance"] >= weighted["weighted_distance"]

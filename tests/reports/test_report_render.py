@@ -6,6 +6,7 @@ import io
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -129,3 +130,12 @@ def test_first_page_is_not_blank(tmp_path):
     assert 0.03 < ink.mean() < 0.6  # text, tables and pictures, not an empty sheet
     tint = (np.abs(page - [231, 243, 234]).sum(-1) < 12).mean()
     assert tint > 0.01  # the green verdict box of an ATTRIBUTED result
+
+
+@needs_pdftotext
+def test_a_blur_model_is_stated_in_the_method(report_data, tmp_path):
+    plain = " ".join(_text(render_report(report_data, cert_fingerprint=FINGERPRINT), tmp_path).split())
+    assert "early stopping on" in plain and "blur model" not in plain
+    blurred = replace(report_data, method=replace(report_data.method, blur_radius=3))
+    text = " ".join(_text(render_report(blurred, cert_fingerprint=FINGERPRINT), tmp_path).split())
+    assert "blur model up to 3 px" in text
