@@ -37,7 +37,7 @@ def add_attribution_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loss", default=d.loss, choices=("pixel", "lpips-vgg", "lpips-alex"))
     p.add_argument("--lpips-backbone", default="", help="backbone weights file for an LPIPS loss")
     p.add_argument("--penalty", type=float, default=None,
-                   help="penalty λ on free coordinates beyond ±3 std (default: 0.1 StyleGAN2, 0.005 LDM)")
+                   help="penalty λ on free coordinates beyond ±5 std (default: 0.1 StyleGAN2, 0.005 LDM)")
     p.add_argument("--no-early-stopping", action="store_true",
                    help="run every start for every step (the reference procedure)")
     p.add_argument("--polish", type=int, default=None, metavar="N",

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from lfp_desktop.engine.attribution import AttributionSettings, attribute
-from lfp_desktop.engine.fingerprint import generate
+from lfp_desktop.engine.fingerprint import base_latents, fingerprint_latents, generate
+from lfp_desktop.engine.images import to_uint8
 from lfp_desktop.engine.polish import jacobian, levenberg_marquardt
 from tests.engine.tiny import tiny_generator, tiny_scheme
 
@@ -81,3 +82,24 @@ def test_reference_settings_do_not_polish(model):
     image = generate(gen, scheme, KEY, [1]).images[0]
     res = attribute(gen, scheme, [image], settings=AttributionSettings.reference(starts=2, steps=10))[0]
     assert res.polish_iterations == 0 and res.settings["polish_iterations"] == 0
+
+
+def test_a_latent_beyond_three_stds_is_reached(model):
+    """About one real latent in five has a free coordinate beyond ±3 stds; the default penalty
+    bound lets the search reach it, the published ±3 holds it back."""
+    gen, scheme = model
+    u, s, mu = scheme.U[0], scheme.free_stds[0], scheme.mean  # the free coordinate with the largest spread
+    with torch.no_grad():
+        w = base_latents(gen, scheme, [7]).double()
+        w += torch.as_tensor((4.5 * s - (w[0].numpy() - mu) @ u) * u)
+        image = to_uint8(gen.synthesis(fingerprint_latents(w, scheme, KEY)))[0]
+    found = {bound: attribute(gen, scheme, [image], settings=AttributionSettings(starts=4, steps=300,
+                                                                                 penalty_bound=bound))[0]
+             for bound in (3.0, 5.0)}
+
+    def reached(r):  # noqa: ANN001, ANN202
+        return float((r.latent - mu) @ u / s)
+
+    assert (found[5.0].bits == KEY).all() and reached(found[5.0]) == pytest.approx(4.5, abs=0.25)
+    assert reached(found[3.0]) < 4.0
+    assert AttributionSettings().penalty_bound == 5.0 and AttributionSettings.reference().penalty_bound == 3.0
