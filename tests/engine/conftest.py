@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+from tests.engine.tiny import tiny_generator, tiny_scheme
+
 
 @pytest.fixture(autouse=True)
 def _single_thread():
@@ -12,3 +14,10 @@ def _single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A tiny random generator saved and loaded through the real loader, and its scheme."""
+    gen = tiny_generator(tmp_path_factory.mktemp("tiny"))
+    return gen, tiny_scheme(gen)

@@ -6,15 +6,9 @@ import pytest
 from lfp_desktop.engine.attribution import AttributionCancelled, AttributionSettings, attribute
 from lfp_desktop.engine.fingerprint import generate
 from lfp_desktop.engine.reference import sequential_attribution
-from tests.engine.tiny import tiny_generator, tiny_scheme
-
-KEY = np.array([1, 0, 1, 1, 0, 0, 1, 0], np.uint8)
+from tests.engine.tiny import KEY
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    gen = tiny_generator(tmp_path_factory.mktemp("tiny"))
-    return gen, tiny_scheme(gen)
 
 
 def test_batched_starts_equal_sequential_runs(model):

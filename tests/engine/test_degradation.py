@@ -6,7 +6,7 @@ from lfp_desktop.engine.attribution import AttributionSettings, attribute
 from lfp_desktop.engine.degradation import blur_rows, initial_logits, symmetric_kernels
 from lfp_desktop.engine.fingerprint import generate
 from lfp_desktop.engine.images import from_uint8
-from tests.engine.test_attribution import KEY, model  # noqa: F401  (module fixture)
+from tests.engine.tiny import KEY
 
 
 def test_kernels_are_symmetric_normalised_and_start_near_identity():
@@ -20,7 +20,7 @@ def test_kernels_are_symmetric_normalised_and_start_near_identity():
     assert (start[:, 3] > 0.98).all()
 
 
-def test_blur_matches_opencv_gaussian_blur(model):  # noqa: F811
+def test_blur_matches_opencv_gaussian_blur(model):
     gen, scheme = model
     img = generate(gen, scheme, KEY, [11]).images[0]
     sigma, radius = 1.5, 4
@@ -32,7 +32,7 @@ def test_blur_matches_opencv_gaussian_blur(model):  # noqa: F811
     torch.testing.assert_close(ours, ref_t, atol=1e-4, rtol=1e-4)
 
 
-def test_learnt_blur_explains_blurred_evidence(model):  # noqa: F811
+def test_learnt_blur_explains_blurred_evidence(model):
     gen, scheme = model
     img = generate(gen, scheme, KEY, [5]).images[0]
     blurred = cv2.GaussianBlur(img, (7, 7), 1.5, borderType=cv2.BORDER_REFLECT_101)

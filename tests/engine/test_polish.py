@@ -10,9 +10,8 @@ from lfp_desktop.engine.attribution import AttributionSettings, attribute
 from lfp_desktop.engine.fingerprint import base_latents, fingerprint_latents, generate
 from lfp_desktop.engine.images import to_uint8
 from lfp_desktop.engine.polish import jacobian, levenberg_marquardt
-from tests.engine.tiny import tiny_generator, tiny_scheme
+from tests.engine.tiny import KEY
 
-KEY = np.array([1, 0, 1, 1, 0, 0, 1, 0], np.uint8)
 T = torch.linspace(0.0, 2.0, 40)
 TRUE = torch.tensor([1.5, -0.8, 0.3])
 
@@ -52,11 +51,6 @@ def test_projection_and_no_worse_than_the_start():
     same = levenberg_marquardt(_residual, _objective, start, iterations=5)
     assert same.iterations == 0 and torch.equal(same.theta, start)
 
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    gen = tiny_generator(tmp_path_factory.mktemp("tiny"))
-    return gen, tiny_scheme(gen)
 
 
 def test_polish_finishes_what_few_adam_steps_started(model):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from lfp_desktop.engine.checkpoint import load_generator
 from lfp_desktop.engine.scheme import create_scheme
 from lfp_desktop.engine.stylegan2 import Generator, GeneratorConfig
+
+KEY = np.array([1, 0, 1, 1, 0, 0, 1, 0], np.uint8)  # an 8-bit key for tiny_scheme
 
 
 def tiny_generator(tmp_path, *, size: int = 16, style_dim: int = 32, seed: int = 0):
