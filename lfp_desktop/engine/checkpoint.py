@@ -83,7 +83,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], torch.Te
     digest = sha256_bytes(data)
     meta: dict[str, Any] = {"format": "rosinality", "path": str(path)}
     if zipfile.is_zipfile(io.BytesIO(data)) or path.suffix.lower() in (".pt", ".pth", ".ckpt"):
-        obj = _torch_load(data, path)
+        obj = safe_torch_load(data, path, what="PyTorch checkpoint",
+                              resave="Re-save the generator as a plain state dict "
+                                     "(torch.save({'g_ema': g_ema.state_dict()}, 'out.pt'))")
     elif data[:1] == b"\x80":
         from lfp_desktop.engine.nvlabs import read_nvlabs_pickle
 
@@ -100,20 +102,26 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], torch.Te
     return state, latent_avg, meta, digest
 
 
-def _torch_load(data: bytes, path: Path) -> Any:
+def safe_torch_load(source: bytes | Path, path: Path, *, what: str, resave: str, mmap: bool = False) -> Any:
+    """torch.load with weights_only=True (plain tensors and containers, never code), every
+    failure turned into a CheckpointError that says what is wrong and what to do.
+
+    ``source`` is the file's bytes or its path; ``what`` names the expected file in messages
+    ("PyTorch checkpoint"); ``resave`` tells how to turn a pickled model into plain weights.
+    """
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            data = io.BytesIO(source) if isinstance(source, bytes) else source
+            return torch.load(data, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a user-facing refusal
         text = str(exc)
+        # Every weights_only failure mentions "weights_only"; only a refused global means code.
         if "Unsupported global" in text or "GLOBAL" in text:
             raise CheckpointError(
                 f"{path} contains Python objects that would have to be executed to load it; "
-                "LFP Desktop never runs code from files. Re-save the generator as a plain "
-                "state dict (torch.save({'g_ema': g_ema.state_dict()}, 'out.pt'))"
-            ) from exc
-        raise CheckpointError(f"{path} could not be read as a PyTorch checkpoint "
-                              f"({type(exc).__name__}: {text.splitlines()[0] if text else ''}); "
+                f"LFP Desktop never runs code from files. {resave}") from exc
+        first = text.splitlines()[0] if text else ""
+        raise CheckpointError(f"{path} could not be read as a {what} ({type(exc).__name__}: {first}); "
                               "the file may be truncated or corrupt") from exc
 
 

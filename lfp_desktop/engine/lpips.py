@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lfp_desktop.engine.checkpoint import resolve_device, sha256_file
+from lfp_desktop.engine.checkpoint import resolve_device, safe_torch_load, sha256_file
 from lfp_desktop.engine.losses import ImageLoss
 from lfp_desktop.errors import CheckpointError, LFPError
 from lfp_desktop.resources import resource
@@ -114,20 +114,10 @@ def tap_sizes(net: str, height: int, width: int) -> list[tuple[int, int]]:
 
 
 def _torch_load(path: Path) -> Any:
-    try:
-        # mmap keeps a 0.5 GB VGG16 file (mostly classifier) out of memory; needs the zip format.
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a user-facing refusal
-        text = str(exc)
-        # Every weights_only failure mentions "weights_only"; only a refused global means code.
-        if "Unsupported global" in text or "GLOBAL" in text:
-            raise CheckpointError(
-                f"{path} contains Python objects that would have to be executed to load it; "
-                "LFP Desktop never runs code from files. Use the torchvision weights file itself "
-                "or re-save the model as torch.save(model.state_dict(), 'backbone.pth')") from exc
-        first = text.splitlines()[0] if text else ""
-        raise CheckpointError(f"{path} could not be read as a PyTorch weights file "
-                              f"({type(exc).__name__}: {first}); it may be truncated or corrupt") from exc
+    # mmap keeps a 0.5 GB VGG16 file (mostly classifier) out of memory; needs the zip format.
+    return safe_torch_load(path, path, what="PyTorch weights file", mmap=zipfile.is_zipfile(path),
+                           resave="Use the torchvision weights file itself or re-save the model as "
+                                  "torch.save(model.state_dict(), 'backbone.pth')")
 
 
 def _check_file(path: Path) -> None:

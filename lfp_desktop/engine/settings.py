@@ -35,15 +35,17 @@ class AttributionSettings:
     early_stopping: bool = True
     min_steps: int = 200  # never stop an image before this many steps
     patience: int = 40  # the best start's bits must stay unchanged this many steps, and then
-    settle_confidence: float = 0.15  # either every bit is this far from ½ and the best loss
-    settle_loss_tol: float = 1.0  # improved by less than this fraction meanwhile ...
+    # either every bit is this far from ½ and the best loss improved by less than
+    # settle_loss_tol of itself meanwhile (polishing then settles the remaining error) ...
+    settle_confidence: float = 0.02
+    settle_loss_tol: float = 1.0
     rel_tol: float = 5e-3  # ... or the best loss improved by less than this fraction meanwhile
     halving_steps: tuple[int, ...] = (10, 20, 40)  # keep the better half of starts at these steps
     min_survivors: int = 2
-    # Levenberg–Marquardt steps on the best starts of an image once Adam is done (pixel loss
+    # Levenberg–Marquardt steps on the best start(s) of an image once Adam is done (pixel loss
     # only; 0 = off): converges to the quantisation floor where Adam would need ~2000 steps.
     polish_iterations: int = 5
-    polish_starts: int = 2
+    polish_starts: int = 1
     seed: int = 0
 
     @classmethod
