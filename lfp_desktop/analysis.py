@@ -106,6 +106,7 @@ class Analysis:
             if self.policy.statistic != "hamming":
                 d.update({"statistic": self.policy.statistic, "weighted_distance": m.score,
                           "runner_up_weighted_distance": m.runner_up_score,
+                          "weight_total": int(round(m.mean_weight * self.attribution.bits.size)),
                           "margin_bits": round(m.score_margin_bits, 3) if m.runner_up_index >= 0 else None})
         return d
 

@@ -54,6 +54,7 @@ class Settings:
     lpips_backbone: str = ""  # path to a torchvision-layout backbone file
     target_fpr: float = 1e-6
     blur_radius: int = 0  # 0: off; else the radius of the blur fitted in front of the loss
+    statistic: str = "hamming"  # key comparison: "hamming" or "weighted" (by bit confidence)
     workers: int = 0  # 0: one per CUDA device, or one CPU worker
     images_per_job: int = 4
     recent_files: list[str] = field(default_factory=list)
@@ -72,6 +73,7 @@ class Settings:
                "must be 'pixel', 'lpips-vgg' or 'lpips-alex'")
         _check(0.0 < self.target_fpr < 1.0, "target_fpr", "must be between 0 and 1 (exclusive)")
         _check(0 <= self.blur_radius <= 12, "blur_radius", "must be between 0 (off) and 12 pixels")
+        _check(self.statistic in ("hamming", "weighted"), "statistic", "must be 'hamming' or 'weighted'")
         _check(0 <= self.workers <= 64, "workers", "must be between 0 and 64")
         _check(1 <= self.images_per_job <= 64, "images_per_job", "must be between 1 and 64")
 

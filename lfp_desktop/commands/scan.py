@@ -57,6 +57,8 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
                    help="fit a blur of up to R pixels in front of the loss (0 = off)")
     a.add_argument("--seed", type=int, default=None)
     a.add_argument("--fpr", type=float, default=None, help="target false-attribution probability")
+    a.add_argument("--statistic", choices=("hamming", "weighted"), default=None,
+                   help="key comparison: differing bits (hamming) or bits weighted by their confidence")
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -96,7 +98,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
     changes = {k: v for k, v in (("starts", args.starts), ("steps", args.steps), ("target_fpr", args.fpr),
                                  ("early_stopping", args.early_stopping), ("device", args.device),
-                                 ("blur_radius", args.blur_radius)) if v is not None}
+                                 ("blur_radius", args.blur_radius), ("statistic", args.statistic)) if v is not None}
     settings = dataclasses.replace(load_settings(), **changes)
     settings.validate()
     return settings

@@ -34,8 +34,10 @@ def verdict_sentence(o: ItemOutcome) -> str:
     if d is None:
         return "No keys to compare with: the registry is empty."
     if o.verdict == "ATTRIBUTED":
+        how = (" (counting each bit by the confidence it was read with)" if r.get("statistic") == "weighted"
+               else "")
         return (f"The decoded key differs from {o.user_name}'s registered key in {d} of {k} bits. A key drawn "
-                f"at random comes this close to one of the {n} registered keys with probability "
+                f"at random comes this close{how} to one of the {n} registered keys with probability "
                 f"{format_p(o.p_value)}, below the target; the image is attributed to {o.user_name}.")
     reasons = "; ".join(r.get("reasons") or [])
     why = f"{o.verdict.capitalize()}: {reasons}." if reasons else ""
@@ -159,12 +161,17 @@ class ResultPanelWidget(QWidget):
         v["Model"].setText(o.model_name)
         v["User"].setText(f"{o.user_name} (ID {r.get('user_id')})" if o.user_name else "—")
         d = r.get("hamming_distance")
-        v["Hamming distance"].setText("—" if d is None else f"{d} of {k} bits")
+        weighted = r.get("statistic") == "weighted"
+        wd = f"; weighted {r.get('weighted_distance')} of {r.get('weight_total')}" if weighted else ""
+        v["Hamming distance"].setText("—" if d is None else f"{d} of {k} bits{wd}")
         ru, rd = r.get("runner_up_name"), r.get("runner_up_distance")
         v["Runner-up"].setText(f"{ru} ({rd} bits)" if ru else "—")
-        v["Margin"].setText("—" if r.get("margin") is None else f"{r.get('margin')} bits (needs ≥ {r.get('min_margin')})")
+        margin = r.get("margin_bits") if weighted else r.get("margin")
+        v["Margin"].setText("—" if margin is None else f"{margin:g} bits{' (weighted)' if weighted else ''} "
+                                                       f"(needs ≥ {r.get('min_margin')})")
         v["p-value"].setText(format_p(r.get("p_value")))
-        v["Decision rule"].setText(f"p ≤ {r.get('target_fpr'):g} and margin ≥ {r.get('min_margin')}")
+        rule = "confidence-weighted distance: " if weighted else ""
+        v["Decision rule"].setText(f"{rule}p ≤ {r.get('target_fpr'):g} and margin ≥ {r.get('min_margin')}")
         conf = np.asarray(r.get("confidence") or np.abs(o.bit_probs - 0.5))
         weak = int((conf < 0.2).sum()) if conf.size else 0
         v["Bit confidence"].setText(f"min {conf.min():.2f}, mean {conf.mean():.2f} (of 0.50); {weak} weak bit(s)"

@@ -14,6 +14,7 @@ from lfp_desktop.config import Settings, SettingsError
 
 LOSSES = (("pixel", "Pixel (mean squared error)"), ("lpips-vgg", "LPIPS, VGG backbone"),
           ("lpips-alex", "LPIPS, AlexNet backbone"))
+STATISTICS = (("hamming", "Differing bits (Hamming)"), ("weighted", "Differing bits weighted by confidence"))
 
 
 def parse_fpr(text: str) -> float:
@@ -53,6 +54,13 @@ class SettingsDialog(QDialog):
         self.backbone = QLineEdit(settings.lpips_backbone, placeholderText="backbone weights file (.pth)")
         self.browse = QPushButton("Browse…")
         self.browse.clicked.connect(self._pick_backbone)
+        self.statistic = QComboBox()
+        for value, label in STATISTICS:
+            self.statistic.addItem(label, value)
+        self.statistic.setCurrentIndex(max(0, self.statistic.findData(settings.statistic)))
+        self.statistic.setToolTip("How the key read from an image is compared with the registered keys. "
+                                  "Weighted: a differing bit counts by how confidently it was read, which "
+                                  "helps with degraded evidence; the chance probability is exact for both.")
         self.fpr = QLineEdit(f"{settings.target_fpr:g}")
         self.workers = _spin(0, 64, settings.workers)
         self.workers.setSpecialValueText("one per GPU (or one CPU worker)")
@@ -69,6 +77,7 @@ class SettingsDialog(QDialog):
             e.textChanged.connect(self._revalidate)
         self.device.currentTextChanged.connect(self._revalidate)
         self.loss.currentIndexChanged.connect(self._revalidate)
+        self.statistic.currentIndexChanged.connect(self._revalidate)
         self.early.toggled.connect(self._revalidate)
         self._revalidate()
 
@@ -84,6 +93,7 @@ class SettingsDialog(QDialog):
         row.addWidget(self.backbone, 1)
         row.addWidget(self.browse)
         form.addRow("LPIPS backbone:", row)
+        form.addRow("Key comparison:", self.statistic)
         form.addRow("Target FPR:", self.fpr)
         form.addRow("Workers:", self.workers)
         form.addRow("Images per job:", self.per_job)
@@ -107,7 +117,7 @@ class SettingsDialog(QDialog):
         self.browse.setEnabled(lpips)
         s = dataclasses.replace(self._base, device=self.device.currentText().strip(), starts=self.starts.value(),
                                 steps=self.steps.value(), early_stopping=self.early.isChecked(),
-                                blur_radius=self.blur.value(),
+                                blur_radius=self.blur.value(), statistic=str(self.statistic.currentData()),
                                 loss=str(self.loss.currentData()), lpips_backbone=self.backbone.text().strip(),
                                 target_fpr=parse_fpr(self.fpr.text()), workers=self.workers.value(),
                                 images_per_job=self.per_job.value())

@@ -96,7 +96,8 @@ def method_from_result(r: Mapping[str, Any]) -> MethodInfo:
             early_stopping=bool(settings.get("early_stopping", False)),
             target_fpr=float(r["target_fpr"]),
             seed=None if settings.get("seed") is None else int(settings["seed"]),
-            blur_radius=int(settings.get("blur_radius") or 0))
+            blur_radius=int(settings.get("blur_radius") or 0),
+            statistic=str(r.get("statistic") or "hamming"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportError(f"the stored result lacks a method field ({exc}); it was not made by "
                           "this version of LFP Desktop — attribute the item again") from exc
@@ -177,7 +178,9 @@ def _result_info(r: Mapping[str, Any], images: dict[str, np.ndarray]) -> ResultI
         loss_curves=_curves(r.get("loss_curves")),
         reconstruction_distance=r.get("reconstruction_distance"),
         suspect_image=suspect, reconstruction_image=recon, difference_image=diff,
-        inconclusive_reasons=tuple(r.get("reasons") or ()) if verdict == "INCONCLUSIVE" else ())
+        inconclusive_reasons=tuple(r.get("reasons") or ()) if verdict == "INCONCLUSIVE" else (),
+        weighted_distance=r.get("weighted_distance"), runner_up_weighted_distance=r.get("runner_up_weighted_distance"),
+        weight_total=r.get("weight_total"), margin_bits=r.get("margin_bits"))
 
 
 def _batch_item(item: Any, stored: Any, method: MethodInfo) -> BatchItem:

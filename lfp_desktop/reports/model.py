@@ -86,8 +86,11 @@ class MethodInfo:
     target_fpr: float
     seed: int | None = None
     blur_radius: int = 0  # 0: no blur model
+    statistic: str = "hamming"  # key comparison: "hamming" or "weighted" (by bit confidence)
 
     def __post_init__(self) -> None:
+        if self.statistic not in ("hamming", "weighted"):
+            raise ReportError(f"key comparison {self.statistic!r} is not 'hamming' or 'weighted'")
         _check_sha256(self.checkpoint_sha256, "checkpoint SHA-256")
         _check_sha256(self.scheme_sha256, "scheme SHA-256")
         if not 0.0 < self.target_fpr < 1.0:
@@ -102,7 +105,8 @@ class MethodInfo:
                 "device": self.device, "early_stopping": bool(self.early_stopping),
                 "target_fpr": float(self.target_fpr),
                 "seed": None if self.seed is None else int(self.seed),
-                **({"blur_radius": int(self.blur_radius)} if self.blur_radius else {})}
+                **({"blur_radius": int(self.blur_radius)} if self.blur_radius else {}),
+                **({"statistic": self.statistic} if self.statistic != "hamming" else {})}
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +118,9 @@ class ResultInfo:
     (share of starts that decoded the winner's bit); ``final_losses`` float (starts,);
     ``loss_curves`` float (steps, starts), NaN after a start stopped early; images uint8
     HxWx3. ``d1``/``d2`` are Hamming distances in bits, ``p_value`` the chance under the null
-    hypothesis that some registered key lies within ``d1`` of the decoded one.
+    hypothesis that some registered key lies within ``d1`` of the decoded one — or, with the
+    confidence-weighted comparison, within ``weighted_distance`` (of ``weight_total``, the sum
+    of the bit weights); ``margin_bits`` is then the weighted margin in bits.
     """
 
     verdict: str
@@ -139,6 +145,10 @@ class ResultInfo:
     reconstruction_image: np.ndarray | None = None
     difference_image: np.ndarray | None = None
     inconclusive_reasons: tuple[str, ...] = ()
+    weighted_distance: int | None = None
+    runner_up_weighted_distance: int | None = None
+    weight_total: int | None = None
+    margin_bits: float | None = None
 
     def __post_init__(self) -> None:
         self._set("verdict", _verdict_text(self.verdict))
@@ -181,6 +191,10 @@ class ResultInfo:
             "inconclusive_reasons": list(self.inconclusive_reasons),
             "images_sha256": {name: image_sha256(getattr(self, f"{name}_image"))
                               for name in ("suspect", "reconstruction", "difference")},
+            **({"weighted_distance": _opt_int(self.weighted_distance),
+                "runner_up_weighted_distance": _opt_int(self.runner_up_weighted_distance),
+                "weight_total": _opt_int(self.weight_total), "margin_bits": _opt_float(self.margin_bits)}
+               if self.weighted_distance is not None else {}),
         }
 
 

@@ -19,8 +19,8 @@ from lfp_desktop.reports.layout import (BAND, MUTED, RULE, VERDICT_COLOURS, VERD
                                         set_style, styles)
 from lfp_desktop.reports.model import CaseInfo, ReportData, iso_utc
 from lfp_desktop.reports.signing import MANIFEST_NAME, format_fingerprint
-from lfp_desktop.reports.wording import (blur_note, esc, key_numbers, lay_verdict, limits, p_value_meaning,
-                                         sci, user_label)
+from lfp_desktop.reports.wording import (blur_note, comparison_text, esc, key_numbers, lay_verdict, limits,
+                                         p_value_meaning, sci, user_label)
 
 
 def render_report(data: ReportData, *, cert_fingerprint: str, paper: str = "a4") -> bytes:
@@ -132,6 +132,7 @@ def _method(data: ReportData, width: float) -> list[Flowable]:
             ("Reconstruction loss", esc(m.loss)),
             ("Search", f"{m.starts} independent starts \u00d7 up to {m.steps:,} steps; early "
                        f"stopping {'on' if m.early_stopping else 'off'}{blur_note(m)}"),
+            ("Key comparison", comparison_text(m)),
             ("Target false-positive rate", sci(m.target_fpr)),
             ("Device", esc(m.device)),
             ("Random seed", "-" if m.seed is None else str(m.seed))]
@@ -175,11 +176,21 @@ def _stats_table(data: ReportData, width: float) -> Table:
     if r.d1 is not None:
         rows.append(["Hamming distance", f"{r.d1} of {r.key_length} bits",
                      "Bits in which the decoded key differs from the closest registered key."])
+    if r.weighted_distance is not None:
+        rows.append(["Confidence-weighted distance", f"{r.weighted_distance} of {r.weight_total}",
+                     "Differing bits, each counted by the confidence with which it was read; "
+                     "keys are ranked and the probability computed by this distance."])
     if r.d2 is not None:
         who = f"{esc(r.runner_up_name)}: " if r.runner_up_name and r.verdict != "NO MATCH" else ""
-        rows.append(["Runner-up", f"{who}{r.d2} bits",
+        weighted = (f" (weighted {r.runner_up_weighted_distance})"
+                    if r.runner_up_weighted_distance is not None else "")
+        rows.append(["Runner-up", f"{who}{r.d2} bits{weighted}",
                      "The next nearest registered key."])
-    if r.margin is not None:
+    if r.margin_bits is not None and r.weighted_distance is not None:
+        rows.append(["Margin", f"{r.margin_bits:.3g} bits (weighted)",
+                     "Runner-up minus closest weighted distance, divided by the mean bit weight: "
+                     "how clearly the closest user stands out."])
+    elif r.margin is not None:
         rows.append(["Margin", f"{r.margin} bits",
                      "Runner-up distance minus closest distance: how clearly the closest user "
                      "stands out."])

@@ -22,6 +22,14 @@ def blur_note(m: MethodInfo) -> str:
     return f"; blur model up to {m.blur_radius} px" if m.blur_radius else ""
 
 
+def comparison_text(m: MethodInfo) -> str:
+    """How decoded keys were compared with the registered ones."""
+    if m.statistic == "weighted":
+        return ("confidence-weighted distance: each differing bit counts 1 to 16 by the "
+                "confidence with which it was read")
+    return "Hamming distance: each differing bit counts 1"
+
+
 def sci(x: float, *, digits: int = 2) -> str:
     """``3.1 × 10<super>−12</super>`` for small or large numbers, plain decimals otherwise."""
     if x == 0:
@@ -67,6 +75,8 @@ def key_numbers(r: ResultInfo, target_fpr: float) -> str:
     parts = []
     if r.d1 is not None:
         parts.append(f"{r.d1} of {r.key_length} bits differ from the closest key")
+    if r.weighted_distance is not None:
+        parts.append(f"weighted distance {r.weighted_distance} of {r.weight_total}")
     if r.d2 is not None:
         parts.append(f"runner-up {r.d2} bits")
     if r.p_value is not None:
@@ -79,10 +89,13 @@ def p_value_meaning(r: ResultInfo) -> str:
     """What the p-value means, in one or two sentences (markup)."""
     if r.p_value is None or r.d1 is None:
         return "No registered key was compared, so no probability is stated."
+    within = (f"a confidence-weighted distance of {r.weighted_distance} (of {r.weight_total}; "
+              "each bit weighted by the confidence with which it was read)"
+              if r.weighted_distance is not None else f"{r.d1} bits")
     return (f"If the image carried none of the {r.registry_size:,} registered keys, each "
             "decoded bit would agree with a registered key by chance (probability \u00bd "
-            f"per bit). The chance that some registered key would then lie within {r.d1} "
-            f"bits of the decoded key is {sci(r.p_value)}.")
+            f"per bit). The chance that some registered key would then lie within {within} "
+            f"of the decoded key is {sci(r.p_value)}.")
 
 
 def limits(data: ReportData) -> list[str]:

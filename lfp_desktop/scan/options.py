@@ -18,7 +18,8 @@ class ScanOptions:
 
 def scan_options(settings: Any, *, batch_size: int | None = None, **attribution_changes: Any) -> ScanOptions:
     """Options from a :class:`lfp_desktop.config.Settings`, as the app runs its analyses
-    (starts, steps, loss, early stopping, blur model, target false-attribution rate, images per job);
+    (starts, steps, loss, early stopping, blur model, key comparison, target false-attribution rate,
+    images per job);
     ``attribution_changes`` override AttributionSettings fields (e.g. ``seed``)."""
     from lfp_desktop.engine.matching import DecisionPolicy
     from lfp_desktop.engine.settings import AttributionSettings
@@ -33,5 +34,5 @@ def scan_options(settings: Any, *, batch_size: int | None = None, **attribution_
     size = settings.images_per_job if batch_size is None else batch_size
     if not 1 <= size <= 1024:
         raise LFPError(f"the batch size must be between 1 and 1024 images, not {size}")
-    return ScanOptions(attribution=attribution, policy=DecisionPolicy(target_fpr=settings.target_fpr),
-                       batch_size=int(size))
+    policy = DecisionPolicy(target_fpr=settings.target_fpr, statistic=settings.statistic)
+    return ScanOptions(attribution=attribution, policy=policy, batch_size=int(size))

@@ -243,7 +243,8 @@ class _Scan:
         return {"paths": [display_path(p) for p in paths], "files": self.total, "model": m.name,
                 "checkpoint_sha256": m.checkpoint_sha256, "scheme_sha256": m.scheme_sha256,
                 "registry_digest": m.registry_digest, "settings": self.options.attribution.to_dict(),
-                "target_fpr": self.options.policy.target_fpr, "batch_size": self.options.batch_size,
+                "target_fpr": self.options.policy.target_fpr,
+                "statistic": self.options.policy.statistic, "batch_size": self.options.batch_size,
                 "target": self.ex.target, "workers": [w.name for w in self.ex.workers()]}
 
     def _progress(self) -> None:

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from lfp_desktop.casework import CaseStore
 from lfp_desktop.cli import main
 from lfp_desktop.reports.from_case import report_data_from_case
 
@@ -69,3 +70,22 @@ def test_blur_model_setting_reaches_the_engine_the_record_and_the_report(scan_ar
     capsys.readouterr()
     assert main(scan_args + ["--out", "x", "--blur-radius", "13"]) == 1
     assert "blur_radius" in capsys.readouterr().err
+
+
+def test_weighted_key_comparison_reaches_the_decision_the_record_and_the_report(scan_args, tmp_path, capsys):
+    root = ["--root", str(tmp_path / "cases")]
+    assert main(scan_args + ["--out", "weighted", "--statistic", "weighted"]) == 0
+    capsys.readouterr()
+    assert main(["case", "show", "weighted", *root, "--json"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)["items"]
+    with CaseStore(tmp_path / "cases").open_case("weighted", readonly=True) as case:
+        record = case.latest_result(item["id"]).result
+    assert record["statistic"] == "weighted"
+    assert 0 <= record["weighted_distance"] <= record["weight_total"] <= 16 * record["key_len"]
+    assert record["weight_total"] >= record["key_len"]
+    data = report_data_from_case("weighted", item["id"], root=tmp_path / "cases")
+    assert data.method.statistic == "weighted" and data.method.to_manifest()["statistic"] == "weighted"
+    assert data.result.weighted_distance == record["weighted_distance"]
+    with pytest.raises(SystemExit):  # argparse refuses an unknown comparison
+        main(scan_args + ["--out", "x", "--statistic", "cosine"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -74,13 +74,15 @@ def test_settings_dialog_refuses_invalid_values_inline(qtbot, tmp_path):
     dlg.early.setChecked(False)
     assert dlg.blur.text() == "off"  # the default: no blur model
     dlg.blur.setValue(3)
+    assert dlg.statistic.currentData() == "hamming"  # the default: the paper's Hamming distance
+    dlg.statistic.setCurrentIndex(dlg.statistic.findData("weighted"))
     dlg.workers.setValue(2)
     dlg.per_job.setValue(3)
     assert ok.isEnabled() and dlg.error.text() == ""
     s = dlg.result_settings()
     assert (s.device, s.starts, s.steps, s.early_stopping, s.loss, s.target_fpr, s.workers, s.images_per_job) == (
         "cpu", 7, 345, False, "lpips-vgg", 1e-4, 2, 3)
-    assert s.lpips_backbone == str(backbone) and s.blur_radius == 3
+    assert s.lpips_backbone == str(backbone) and s.blur_radius == 3 and s.statistic == "weighted"
 
 
 def test_settings_layout_and_recent_files_survive_a_restart(qtbot, tiny_ws, fast_settings):

@@ -53,22 +53,45 @@ def test_drop_corrupt_and_good_files(qtbot, window, tiny_ws, tmp_path):
     assert out.record["steps_run"] == 20 and len(out.record["final_losses"]) == 2
 
 
-def test_gui_and_cli_give_the_same_verdict(qtbot, window, tiny_ws, tmp_path, capsys):
-    image = tiny_ws.evidence_dir / "bruno.berg_1.png"
-    drop_paths(window, [image])
-    wait_all_final(qtbot, window, 1)
-    gui = record_by_name(window, image.name).headline().record
+def _cli_record(tiny_ws, image, tmp_path, capsys, *extra: str) -> dict:  # noqa: ANN001 - fixtures
+    """``lfp attribute --json`` on one image with the window's fast settings (see fast_settings)."""
     scheme_file = tmp_path / "scheme.npz"
     with Registry.open(tiny_ws.registry_path, readonly=True) as reg:
         scheme_file.write_bytes(reg.scheme_bytes())
     capsys.readouterr()
     assert lfp_main(["attribute", str(image), "--checkpoint", str(tiny_ws.checkpoint_path), "--scheme",
                      str(scheme_file), "--registry", str(tiny_ws.registry_path), "--starts", "2", "--steps", "20",
-                     "--no-early-stopping", "--fpr", "0.01", "--device", "cpu", "--json"]) == 0
-    cli = json.loads(capsys.readouterr().out)
+                     "--no-early-stopping", "--fpr", "0.01", "--device", "cpu", *extra, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_gui_and_cli_give_the_same_verdict(qtbot, window, tiny_ws, tmp_path, capsys):
+    image = tiny_ws.evidence_dir / "bruno.berg_1.png"
+    drop_paths(window, [image])
+    wait_all_final(qtbot, window, 1)
+    gui = record_by_name(window, image.name).headline().record
+    cli = _cli_record(tiny_ws, image, tmp_path, capsys)
     for field in ("verdict", "user_name", "hamming_distance", "runner_up_name", "margin", "bits"):
         assert gui[field] == cli[field], field
     assert gui["p_value"] == pytest.approx(cli["p_value"])
+
+
+def test_weighted_key_comparison_matches_the_cli_and_is_shown(qtbot, tiny_ws, fast_settings, tmp_path, capsys):
+    settings = dataclasses.replace(fast_settings, statistic="weighted")
+    window = start_window(qtbot, settings, [ModelSpec(tiny_ws.registry_path, tiny_ws.checkpoint_path)])
+    image = tiny_ws.evidence_dir / "bruno.berg_1.png"
+    drop_paths(window, [image])
+    wait_all_final(qtbot, window, 1)
+    rec = record_by_name(window, image.name)
+    gui = rec.headline().record
+    cli = _cli_record(tiny_ws, image, tmp_path, capsys, "--statistic", "weighted")
+    for field in ("statistic", "verdict", "user_name", "weighted_distance", "weight_total", "margin_bits", "bits"):
+        assert gui[field] == cli[field], field
+    assert gui["p_value"] == pytest.approx(cli["p_value"])
+    window.evidence.select_key(rec.key)
+    assert window.result.values["Decision rule"].text().startswith("confidence-weighted distance: p ≤ 0.01")
+    assert (f"weighted {gui['weighted_distance']} of {gui['weight_total']}"
+            in window.result.values["Hamming distance"].text())
 
 
 def test_results_are_stored_in_the_case_and_reshown(qtbot, window, tiny_ws):

@@ -139,3 +139,25 @@ def test_a_blur_model_is_stated_in_the_method(report_data, tmp_path):
     blurred = replace(report_data, method=replace(report_data.method, blur_radius=3))
     text = " ".join(_text(render_report(blurred, cert_fingerprint=FINGERPRINT), tmp_path).split())
     assert "blur model up to 3 px" in text
+
+
+@needs_pdftotext
+def test_the_key_comparison_is_stated_and_a_weighted_match_explained(report_data, tmp_path):
+    plain = " ".join(_text(render_report(report_data, cert_fingerprint=FINGERPRINT), tmp_path).split())
+    assert "Key comparison Hamming distance: each differing bit counts 1" in plain
+    assert "weighted" not in plain
+    assert "statistic" not in report_data.method.to_manifest()
+    assert "weighted_distance" not in report_data.result.to_manifest()
+    result = replace(report_data.result, weighted_distance=7, runner_up_weighted_distance=190,
+                     weight_total=412, margin_bits=21.3)
+    weighted = replace(report_data, method=replace(report_data.method, statistic="weighted"), result=result)
+    text = " ".join(_text(render_report(weighted, cert_fingerprint=FINGERPRINT), tmp_path).split())
+    assert "confidence-weighted distance: each differing bit counts 1 to 16" in text
+    assert "weighted distance 7 of 412" in text
+    assert "21.3 bits (weighted)" in text
+    assert "within a confidence-weighted distance of 7 (of 412;" in text
+    assert weighted.method.to_manifest()["statistic"] == "weighted"
+    manifest = weighted.result.to_manifest()
+    assert (manifest["weighted_distance"], manifest["weight_total"], manifest["margin_bits"]) == (7, 412, 21.3)
+    with pytest.raises(ReportError, match="key comparison 'cosine'"):
+        replace(report_data.method, statistic="cosine")
