@@ -293,7 +293,8 @@ class _Inversion:
             return False
         old, new, conf = window[0][0], window[-1][0], window[-1][2]
         gain = old - new
-        return ((conf >= s.settle_confidence and gain <= s.settle_loss_tol * abs(old))
+        settle = s.settle_confidence_blurred if s.blur_radius > 0 else s.settle_confidence
+        return ((conf >= settle and gain <= s.settle_loss_tol * abs(old))
                 or gain <= s.rel_tol * abs(old))
 
     def _prune(self, step: int, last: bool) -> torch.Tensor | None:

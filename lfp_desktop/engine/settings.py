@@ -38,6 +38,9 @@ class AttributionSettings:
     # either every bit is this far from ½ and the best loss improved by less than
     # settle_loss_tol of itself meanwhile (polishing then settles the remaining error) ...
     settle_confidence: float = 0.02
+    # With the blur model on, the fit stays above the quantisation floor and polishing settles
+    # weak bits less surely, so they must be clearer first.
+    settle_confidence_blurred: float = 0.15
     settle_loss_tol: float = 1.0
     rel_tol: float = 5e-3  # ... or the best loss improved by less than this fraction meanwhile
     halving_steps: tuple[int, ...] = (10, 20, 40)  # keep the better half of starts at these steps

@@ -50,3 +50,17 @@ def test_learnt_blur_explains_blurred_evidence(model):
 def test_reference_settings_model_no_evidence_processing():
     ref = AttributionSettings.reference()
     assert ref.blur_radius == 0 and not ref.clip_output and not ref.normalise_coordinates
+
+
+def test_with_the_blur_model_the_stricter_settle_threshold_governs_the_stop(model):
+    gen, scheme = model
+    img = generate(gen, scheme, KEY, [5]).images[0]
+    blurred = cv2.GaussianBlur(img, (7, 7), 1.5, borderType=cv2.BORDER_REFLECT_101)
+    # Only the confidence clause can stop an image here (rel_tol 0 disables the loss clause).
+    base = dict(starts=2, steps=160, min_steps=40, patience=10, rel_tol=0.0, polish_iterations=0, blur_radius=3)
+    lenient = attribute(gen, scheme, [blurred], settings=AttributionSettings(
+        **base, settle_confidence=0.6, settle_confidence_blurred=0.02))[0]
+    never = attribute(gen, scheme, [blurred], settings=AttributionSettings(
+        **base, settle_confidence=0.02, settle_confidence_blurred=0.6))[0]  # |p − ½| never reaches 0.6
+    assert never.steps_run == 160
+    assert lenient.steps_run < 160
