@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lfp_desktop.engine.settings import STATISTICS
 from lfp_desktop.errors import LFPError
 
 APP_NAME = "lfp-desktop"
@@ -73,7 +74,7 @@ class Settings:
                "must be 'pixel', 'lpips-vgg' or 'lpips-alex'")
         _check(0.0 < self.target_fpr < 1.0, "target_fpr", "must be between 0 and 1 (exclusive)")
         _check(0 <= self.blur_radius <= 12, "blur_radius", "must be between 0 (off) and 12 pixels")
-        _check(self.statistic in ("hamming", "weighted"), "statistic", "must be 'hamming' or 'weighted'")
+        _check(self.statistic in STATISTICS, "statistic", "must be 'hamming' or 'weighted'")
         _check(0 <= self.workers <= 64, "workers", "must be between 0 and 64")
         _check(1 <= self.images_per_job <= 64, "images_per_job", "must be between 1 and 64")
 

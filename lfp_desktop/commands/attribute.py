@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from lfp_desktop.commands._common import add_device, add_model, load_model, print_json
+from lfp_desktop.engine.settings import STATISTICS
 from lfp_desktop.errors import LFPError
 
 
@@ -48,7 +49,7 @@ def add_attribution_options(p: argparse.ArgumentParser) -> None:
                         "resized or re-compressed after it was made (default 0 = off)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--fpr", type=float, default=1e-6, help="target false-attribution probability (default 1e-6)")
-    p.add_argument("--statistic", choices=("hamming", "weighted"), default="hamming",
+    p.add_argument("--statistic", choices=STATISTICS, default="hamming",
                    help="compare decoded bits with keys by the number of differing bits (hamming, default) "
                         "or with each differing bit weighted by its confidence (weighted; its chance "
                         "probability is computed exactly)")

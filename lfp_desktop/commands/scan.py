@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from lfp_desktop.engine.settings import STATISTICS
 from lfp_desktop.errors import LFPError
 
 
@@ -57,7 +58,7 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
                    help="fit a blur of up to R pixels in front of the loss (0 = off)")
     a.add_argument("--seed", type=int, default=None)
     a.add_argument("--fpr", type=float, default=None, help="target false-attribution probability")
-    a.add_argument("--statistic", choices=("hamming", "weighted"), default=None,
+    a.add_argument("--statistic", choices=STATISTICS, default=None,
                    help="key comparison: differing bits (hamming) or bits weighted by their confidence")
 
 

@@ -18,6 +18,8 @@ from enum import Enum
 
 import numpy as np
 
+from lfp_desktop.engine.settings import STATISTICS
+
 _CHUNK_ROWS = 1 << 18
 
 
@@ -192,7 +194,6 @@ def _registry_wide(f: float, n_keys: int) -> float:
     return float(-math.expm1(n_keys * math.log1p(-f)))
 
 
-STATISTICS = ("hamming", "weighted")
 
 
 @dataclass(frozen=True)

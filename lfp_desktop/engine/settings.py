@@ -7,6 +7,10 @@ from typing import Any
 
 from lfp_desktop.errors import LFPError
 
+# How decoded keys are compared with registered ones (engine/matching.py): differing bits, or
+# differing bits weighted by the confidence with which each was read.
+STATISTICS = ("hamming", "weighted")
+
 
 @dataclass(frozen=True)
 class AttributionSettings:

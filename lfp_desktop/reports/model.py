@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from lfp_desktop import __version__
+from lfp_desktop.engine.settings import STATISTICS
 from lfp_desktop.errors import ReportError
 
 VERDICTS = ("ATTRIBUTED", "INCONCLUSIVE", "NO MATCH")
@@ -89,7 +90,7 @@ class MethodInfo:
     statistic: str = "hamming"  # key comparison: "hamming" or "weighted" (by bit confidence)
 
     def __post_init__(self) -> None:
-        if self.statistic not in ("hamming", "weighted"):
+        if self.statistic not in STATISTICS:
             raise ReportError(f"key comparison {self.statistic!r} is not 'hamming' or 'weighted'")
         _check_sha256(self.checkpoint_sha256, "checkpoint SHA-256")
         _check_sha256(self.scheme_sha256, "scheme SHA-256")

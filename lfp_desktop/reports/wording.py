@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape
 
+from lfp_desktop.engine.matching import CONFIDENCE_LEVELS
 from lfp_desktop.reports.model import MethodInfo, ReportData, ResultInfo
 
 
@@ -25,8 +26,8 @@ def blur_note(m: MethodInfo) -> str:
 def comparison_text(m: MethodInfo) -> str:
     """How decoded keys were compared with the registered ones."""
     if m.statistic == "weighted":
-        return ("confidence-weighted distance: each differing bit counts 1 to 16 by the "
-                "confidence with which it was read")
+        return (f"confidence-weighted distance: each differing bit counts 1 to {CONFIDENCE_LEVELS} by "
+                "the confidence with which it was read")
     return "Hamming distance: each differing bit counts 1"
 
 
