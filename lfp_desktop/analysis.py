@@ -15,6 +15,7 @@ import numpy as np
 
 from lfp_desktop.engine.attribution import (AttributionResult, AttributionSettings, CancelFlag, Callback,
                                             attribute)
+from lfp_desktop.engine.jpeg_grid import JpegGrid
 from lfp_desktop.engine.matching import Decision, DecisionPolicy, decide, pack_bits
 from lfp_desktop.errors import LFPError
 
@@ -113,10 +114,12 @@ class Analysis:
 
 def analyse(ctx: ModelContext, images: Sequence[np.ndarray], *, settings: AttributionSettings = AttributionSettings(),
             policy: DecisionPolicy = DecisionPolicy(), callback: Callback = None,
-            cancel: CancelFlag = None) -> list[Analysis]:
-    """Attribute images (uint8 size×size×3, already fitted to the model) and decide each."""
+            cancel: CancelFlag = None, jpeg: Sequence[JpegGrid | None] | None = None) -> list[Analysis]:
+    """Attribute images (uint8 size×size×3, already fitted to the model) and decide each;
+    ``jpeg``: each image's JPEG grid where its evidence file has one (EvidenceImage.grid_for)."""
     ctx.check()
-    results = attribute(ctx.generator, ctx.scheme, images, settings=settings, callback=callback, cancel=cancel)
+    results = attribute(ctx.generator, ctx.scheme, images, settings=settings, callback=callback, cancel=cancel,
+                        jpeg=jpeg)
     return [_decide(ctx, r, policy) for r in results]
 
 

@@ -56,6 +56,7 @@ class Settings:
     target_fpr: float = 1e-6
     blur_radius: int = 0  # 0: off; else the radius of the blur fitted in front of the loss
     statistic: str = "hamming"  # key comparison: "hamming" or "weighted" (by bit confidence)
+    jpeg_model: bool = True  # compare JPEG evidence through its file's quantisation grid (with early stopping)
     workers: int = 0  # 0: one per CUDA device, or one CPU worker
     images_per_job: int = 4
     recent_files: list[str] = field(default_factory=list)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from lfp_desktop.analysis import ModelContext, PlainKeys, analyse
+from lfp_desktop.casework.intake import EvidenceImage, read_evidence
 from lfp_desktop.demo.pictures import render_pictures
 from lfp_desktop.engine import postprocess
 from lfp_desktop.engine.attribution import AttributionSettings
@@ -33,9 +34,7 @@ class EvalPlan:
     batch_images: int = 8
 
 
-def _write_and_read(img: np.ndarray, name: str, folder: Path, as_jpeg: bytes | None) -> np.ndarray:
-    from lfp_desktop.casework.intake import read_evidence
-
+def _write_and_read(img: np.ndarray, name: str, folder: Path, as_jpeg: bytes | None) -> EvidenceImage:
     path = folder / (name + (".jpg" if as_jpeg is not None else ".png"))
     if as_jpeg is not None:
         path.write_bytes(as_jpeg)
@@ -43,10 +42,10 @@ def _write_and_read(img: np.ndarray, name: str, folder: Path, as_jpeg: bytes | N
         from PIL import Image
 
         Image.fromarray(img).save(path)
-    return read_evidence(path).rgb
+    return read_evidence(path)
 
 
-def _evidence(name: str, img: np.ndarray, pp: str, rng: np.random.Generator, folder: Path) -> np.ndarray:
+def _evidence(name: str, img: np.ndarray, pp: str, rng: np.random.Generator, folder: Path) -> EvidenceImage:
     """Apply a post-process and pass the result through a file; JPEG stays a real .jpg."""
     if pp in ("jpeg", "combo"):
         pre = img if pp == "jpeg" else postprocess.apply("blur", postprocess.apply("noise", img, rng).image, rng).image
@@ -88,11 +87,13 @@ def evaluate(generator: Any, scheme: Any, plan: EvalPlan, *, settings: Attributi
     return report
 
 
-def _run(ctx: ModelContext, images: Sequence[np.ndarray], settings: AttributionSettings, policy: DecisionPolicy,
+def _run(ctx: ModelContext, images: Sequence[EvidenceImage], settings: AttributionSettings, policy: DecisionPolicy,
          batch: int, progress: Callable[[str], None] | None, label: str) -> list:
     out = []
     for start in range(0, len(images), batch):
-        out += analyse(ctx, images[start:start + batch], settings=settings, policy=policy)
+        part = images[start:start + batch]
+        out += analyse(ctx, [ev.rgb for ev in part], settings=settings, policy=policy,
+                       jpeg=[ev.jpeg_grid for ev in part])
         if progress:
             progress(f"{label}: {len(out)}/{len(images)} images")
     return out

@@ -12,10 +12,19 @@ from lfp_desktop.config import Settings, SettingsError, load_settings, save_sett
 
 def test_settings_round_trip_through_the_file(tmp_path):
     path = tmp_path / "settings.json"
-    chosen = dataclasses.replace(Settings(), starts=7, blur_radius=3, statistic="weighted", target_fpr=1e-4)
+    chosen = dataclasses.replace(Settings(), starts=7, blur_radius=3, statistic="weighted", target_fpr=1e-4,
+                                 jpeg_model=False)
     save_settings(chosen, path)
     assert load_settings(path) == chosen
     assert load_settings(tmp_path / "missing.json") == Settings()  # no file: the defaults
+
+
+def test_the_jpeg_model_follows_the_setting_with_early_stopping_only():
+    from lfp_desktop.scan.options import scan_options
+
+    assert scan_options(Settings()).attribution.jpeg_model is True
+    assert scan_options(dataclasses.replace(Settings(), jpeg_model=False)).attribution.jpeg_model is False
+    assert scan_options(dataclasses.replace(Settings(), early_stopping=False)).attribution.jpeg_model is False
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -23,6 +32,7 @@ def test_settings_round_trip_through_the_file(tmp_path):
     ("statistic", 3, "setting 'statistic' has the wrong type (int); expected str"),
     ("blur_radius", 13, "setting 'blur_radius' must be between 0 (off) and 12 pixels"),
     ("early_stopping", 1, "setting 'early_stopping' has the wrong type (int); expected bool"),
+    ("jpeg_model", "yes", "setting 'jpeg_model' has the wrong type (str); expected bool"),
 ])
 def test_a_bad_value_names_the_setting_and_the_file_is_left_alone(tmp_path, field, value, message):
     path = tmp_path / "settings.json"

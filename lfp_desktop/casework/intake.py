@@ -32,6 +32,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lfp_desktop.casework.exif import exif_summary
 from lfp_desktop.casework.paths import display_path
+from lfp_desktop.engine.jpeg_grid import JpegGrid, jpeg_grid
 from lfp_desktop.errors import EvidenceError
 
 DEFAULT_MAX_PIXELS = 1 << 26  # 67 megapixels: every common camera, far below a bomb
@@ -61,6 +62,13 @@ class EvidenceImage:
     rgb: np.ndarray = field(repr=False)
     frames_note: str = ""
     warnings: tuple[str, ...] = ()
+    # The quantisation grid of a JPEG whose pixels are used as decoded (no rotation or other
+    # conversion); the attribution compares such evidence where the file stored it.
+    jpeg_grid: JpegGrid | None = None
+
+    def grid_for(self, fitted: np.ndarray) -> JpegGrid | None:
+        """The JPEG grid if ``fitted`` is these pixels unchanged (no resize, crop or pad)."""
+        return self.jpeg_grid if fitted.shape == self.rgb.shape and np.array_equal(fitted, self.rgb) else None
 
     @property
     def suffix(self) -> str:
@@ -134,6 +142,7 @@ def _decode(data: bytes, path: str, fmt: str, max_pixels: int) -> EvidenceImage:
     rawmode = _rawmode(img)  # Pillow forgets it once the pixels are loaded
     _load(img, path)
     summary, exif_notes = exif_summary(img)
+    grid = jpeg_grid(img) if fmt == "JPEG" else None
     conversions: list[str] = []
     img = _orient(img, conversions, exif_notes)
     if img.info.get("icc_profile"):
@@ -142,7 +151,7 @@ def _decode(data: bytes, path: str, fmt: str, max_pixels: int) -> EvidenceImage:
     return EvidenceImage(path=path, sha256=digest, size_bytes=len(data), format=fmt, width=width,
                          height=height, mode=mode, conversions=tuple(conversions),
                          exif_summary=summary, rgb=rgb, frames_note=frames_note,
-                         warnings=tuple(notes + exif_notes))
+                         warnings=tuple(notes + exif_notes), jpeg_grid=None if conversions else grid)
 
 
 def sniff_format(data: bytes, path: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from lfp_desktop.commands._common import add_device, add_model, load_model, print_json
+from lfp_desktop.engine.jpeg_grid import JpegGrid
 from lfp_desktop.engine.settings import STATISTICS
 from lfp_desktop.errors import LFPError
 
@@ -47,6 +48,8 @@ def add_attribution_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blur-radius", type=int, default=d.blur_radius, metavar="R",
                    help="fit a blur of up to R pixels in front of the loss, for evidence that was blurred, "
                         "resized or re-compressed after it was made (default 0 = off)")
+    p.add_argument("--no-jpeg-model", action="store_true",
+                   help="compare JPEG evidence pixel by pixel instead of through the file's quantisation grid")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--fpr", type=float, default=1e-6, help="target false-attribution probability (default 1e-6)")
     p.add_argument("--statistic", choices=STATISTICS, default="hamming",
@@ -63,6 +66,8 @@ def settings_from_args(args: argparse.Namespace, generator: Any = None):  # -> A
     kw: dict[str, Any] = {"starts": args.starts, "steps": args.steps, "loss": args.loss,
                           "lpips_backbone": args.lpips_backbone, "seed": args.seed,
                           "blur_radius": args.blur_radius}
+    if args.no_jpeg_model:
+        kw["jpeg_model"] = False
     penalty = getattr(args, "penalty", None)
     if penalty is None and generator is not None:
         from lfp_desktop.engine.ldm import default_penalty
@@ -104,8 +109,9 @@ def read_keys_file(path: Path, key_len: int):  # -> PlainKeys
     return PlainKeys.from_bits(np.stack(bits), [n for n, _ in rows])
 
 
-def load_images(paths: list[Path], size: int) -> list[tuple[Path, np.ndarray | None, str | None]]:
-    """(path, fitted uint8 image or None, error or None) for each file; bad files don't stop the rest."""
+def load_images(paths: list[Path], size: int) -> list[tuple[Path, np.ndarray | None, JpegGrid | None, str | None]]:
+    """(path, fitted uint8 image or None, its JPEG grid or None, error or None) for each file;
+    bad files don't stop the rest."""
     from lfp_desktop.casework.intake import fit_to_resolution, read_evidence
 
     out = []
@@ -113,9 +119,9 @@ def load_images(paths: list[Path], size: int) -> list[tuple[Path, np.ndarray | N
         try:
             ev = read_evidence(path)
             fitted, _ = fit_to_resolution(ev.rgb, size)
-            out.append((path, fitted, None))
+            out.append((path, fitted, ev.grid_for(fitted), None))
         except LFPError as exc:
-            out.append((path, None, str(exc)))
+            out.append((path, None, None, str(exc)))
     return out
 
 
@@ -139,12 +145,12 @@ def _attribute(args: argparse.Namespace) -> int:
     ctx = ModelContext(generator=gen, scheme=scheme, keys=keys, name=Path(gen.source or "model").stem,
                        registry_digest=digest)
     loaded = load_images(args.images, gen.config.size)
-    good = [(p, img) for p, img, err in loaded if img is not None]
-    analyses = dict(zip([p for p, _ in good],
-                        analyse(ctx, [img for _, img in good], settings=settings,
+    good = [(p, img, grid) for p, img, grid, err in loaded if img is not None]
+    analyses = dict(zip([p for p, _, _ in good],
+                        analyse(ctx, [img for _, img, _ in good], settings=settings, jpeg=[g for _, _, g in good],
                                 policy=DecisionPolicy(target_fpr=args.fpr, statistic=args.statistic)))) if good else {}
     failures = 0
-    for path, _, err in loaded:
+    for path, _, _, err in loaded:
         if err is not None:
             failures += 1
             record = {"path": str(path), "error": err}

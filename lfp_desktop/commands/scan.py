@@ -56,6 +56,8 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
     a.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None)
     a.add_argument("--blur-radius", type=int, default=None, metavar="R",
                    help="fit a blur of up to R pixels in front of the loss (0 = off)")
+    a.add_argument("--jpeg-model", action=argparse.BooleanOptionalAction, default=None,
+                   help="compare JPEG evidence through the file's quantisation grid (with early stopping)")
     a.add_argument("--seed", type=int, default=None)
     a.add_argument("--fpr", type=float, default=None, help="target false-attribution probability")
     a.add_argument("--statistic", choices=STATISTICS, default=None,
@@ -99,7 +101,8 @@ def _settings(args: argparse.Namespace) -> Any:
 
     changes = {k: v for k, v in (("starts", args.starts), ("steps", args.steps), ("target_fpr", args.fpr),
                                  ("early_stopping", args.early_stopping), ("device", args.device),
-                                 ("blur_radius", args.blur_radius), ("statistic", args.statistic)) if v is not None}
+                                 ("blur_radius", args.blur_radius), ("statistic", args.statistic),
+                                 ("jpeg_model", args.jpeg_model)) if v is not None}
     settings = dataclasses.replace(load_settings(), **changes)
     settings.validate()
     return settings

@@ -27,6 +27,8 @@ import torch
 from lfp_desktop import __version__
 from lfp_desktop.engine.degradation import blur_rows, initial_logits, symmetric_kernels
 from lfp_desktop.engine.images import from_uint8, to_uint8
+from lfp_desktop.engine.jpeg import JpegAwareLoss
+from lfp_desktop.engine.jpeg_grid import JpegGrid
 from lfp_desktop.engine.losses import ImageLoss, make_loss
 from lfp_desktop.engine.polish import levenberg_marquardt
 from lfp_desktop.engine.scheme import Scheme
@@ -142,12 +144,15 @@ def _is_cancelled(cancel: CancelFlag) -> bool:
 def attribute(generator: torch.nn.Module, scheme: Scheme, images: Sequence[np.ndarray] | np.ndarray, *,
               settings: AttributionSettings = AttributionSettings(), device: torch.device | str | None = None,
               callback: Callback = None, cancel: CancelFlag = None,
-              loss: ImageLoss | None = None) -> list[AttributionResult]:
+              loss: ImageLoss | None = None,
+              jpeg: Sequence[JpegGrid | None] | None = None) -> list[AttributionResult]:
     """Invert the generator for each image and decode its key.
 
     images: uint8 (H, W, 3) each, at the generator's resolution (casework resizes evidence).
     callback receives a StepReport per image per step; cancel (Event or callable) is checked
-    between steps and raises AttributionCancelled. Returns one result per image, in order.
+    between steps and raises AttributionCancelled. jpeg: the JPEG grid of each image's evidence
+    file (None where there is none); with ``settings.jpeg_model`` and the pixel loss, those
+    images are compared through their grid (engine/jpeg.py). Returns one result per image, in order.
     """
     settings.validate()
     dev = torch.device(device) if device is not None else generator.device
@@ -163,6 +168,11 @@ def attribute(generator: torch.nn.Module, scheme: Scheme, images: Sequence[np.nd
     if len(arr) == 0:
         return []
     loss_fn = loss or make_loss(settings.loss, settings.lpips_backbone, device=dev)
+    if jpeg is not None and len(jpeg) != len(arr):
+        raise LFPError(f"{len(jpeg)} JPEG grids for {len(arr)} images")
+    grids = [g if g is not None and g.fits(size, size) else None for g in (jpeg or [])]
+    if settings.jpeg_model and loss_fn.name == "pixel" and any(g is not None for g in grids):
+        loss_fn = JpegAwareLoss(grids, loss_fn)
     return _Inversion(generator, scheme, arr, settings, dev, loss_fn, callback, cancel).run()
 
 
@@ -333,7 +343,7 @@ class _Inversion:
         their stored state and final loss become the polished ones."""
         s = self.s
         free = self.U.shape[0]
-        if (s.polish_iterations == 0 or self.loss_fn.name != "pixel" or not self._can_polish
+        if (s.polish_iterations == 0 or self.loss_fn.name != "pixel" or self.loss_fn.uses_grid(i) or not self._can_polish
                 or free + self.scheme.key_len > _MAX_POLISH_COORDINATES):
             return
         target = self.targets[i]
@@ -408,7 +418,7 @@ class _Inversion:
             winning_start=b, final_losses=self.final_loss[i].copy(), loss_curves=self.curves[:steps, i].copy(),
             reconstruction=to_uint8(recon)[0], reconstruction_distance=dist, latent=w[0].float().cpu().numpy(),
             blur_kernel=kernel, steps_run=steps, polish_iterations=int(self.polish_iterations[i, b]),
-            seconds=float(self.seconds[i]), loss_name=self.loss_fn.name, device=str(self.dev),
+            seconds=float(self.seconds[i]), loss_name=self.loss_fn.image_loss_name(i), device=str(self.dev),
             settings=self.s.to_dict())
 
 

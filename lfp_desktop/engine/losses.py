@@ -27,6 +27,14 @@ class ImageLoss:
     def __call__(self, images: torch.Tensor, row_image: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def uses_grid(self, image: int) -> bool:
+        """Whether image ``image`` is compared through its JPEG grid (engine/jpeg.py)."""
+        return False
+
+    def image_loss_name(self, image: int) -> str:
+        """The name of the distance used for image ``image`` (recorded in its result)."""
+        return self.name
+
 
 class PixelLoss(ImageLoss):
     """Mean squared error over pixels and channels (images in [−1, 1])."""

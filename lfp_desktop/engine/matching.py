@@ -144,8 +144,12 @@ class Match:
 
 
 def _two_smallest(d: np.ndarray) -> tuple[int, int]:
-    two = np.argpartition(d, 1)[:2]
-    return (int(two[0]), int(two[1])) if (d[two[0]], two[0]) <= (d[two[1]], two[1]) else (int(two[1]), int(two[0]))
+    """Indices of the smallest and second-smallest values; ties go to the lower index (argmin
+    returns the first occurrence), so a verdict never depends on how a partition fell."""
+    i1 = int(np.argmin(d))
+    rest = d.copy()
+    rest[i1] = np.iinfo(d.dtype).max if np.issubdtype(d.dtype, np.integer) else np.inf
+    return i1, int(np.argmin(rest))
 
 
 def nearest(query_bits: np.ndarray, packed_keys: np.ndarray, key_len: int) -> Match:

@@ -33,6 +33,9 @@ class AttributionSettings:
     # Fit a symmetric blur kernel of this radius per start in front of the loss (0 = off),
     # for evidence that was blurred after generation.
     blur_radius: int = 0
+    # Compare JPEG evidence through its file's quantisation grid (engine/jpeg.py) rather than
+    # pixel by pixel; applies to images whose grid is passed to attribute().
+    jpeg_model: bool = True
     clip_output: bool = True  # compare g(ŵ) clipped to the 8-bit range, as evidence is
     loss: str = "pixel"
     lpips_backbone: str = ""
@@ -58,7 +61,7 @@ class AttributionSettings:
     @classmethod
     def reference(cls, **kw: Any) -> "AttributionSettings":
         base = dict(early_stopping=False, halving_steps=(), normalise_coordinates=False, blur_radius=0,
-                    clip_output=False, polish_iterations=0, penalty_bound=3.0)
+                    clip_output=False, polish_iterations=0, penalty_bound=3.0, jpeg_model=False)
         base.update(kw)
         return cls(**base)
 

@@ -55,6 +55,7 @@ class IntakeOutcome:
     error: str = ""
     thumbnail: np.ndarray | None = None
     fitted: dict[int, tuple[np.ndarray, str]] = field(default_factory=dict)
+    jpeg_grids: dict[int, Any] = field(default_factory=dict)  # size -> the file's JPEG grid, if it applies
     stored: tuple[Any, ...] = ()
     case_id: str = ""  # the case the file went into
 
@@ -83,7 +84,7 @@ class CaseWorker(QObject):
     case_failed = Signal(str)
     item_taken = Signal(object)  # IntakeOutcome
     intake_done = Signal(int, int)  # request id, files seen
-    item_refitted = Signal(str, int, int, object, str)  # case id, item id, size, image, note
+    item_refitted = Signal(str, int, int, object, str, object)  # case id, item id, size, image, note, JPEG grid
     result_stored = Signal(int, int)  # item id, result id
     store_failed = Signal(int, str)
     custody_loaded = Signal(str, int, object)  # case id, item id, list[AuditEntry]
@@ -122,19 +123,21 @@ class CaseWorker(QObject):
 
     def _existing(self, item: Any, sizes: tuple[int, ...]) -> IntakeOutcome:
         try:
-            rgb = self._case.load_image(item.id).rgb
+            evidence = self._case.load_image(item.id)
         except LFPError as exc:
             return IntakeOutcome(0, item.original_path, item=item, error=str(exc), stored=self._stored(item.id))
-        return self._prepared(0, item.original_path, item, rgb, sizes)
+        return self._prepared(0, item.original_path, item, evidence, sizes)
 
-    def _prepared(self, request_id: int, shown: str, item: Any, rgb: np.ndarray, sizes: tuple[int, ...]) -> IntakeOutcome:
+    def _prepared(self, request_id: int, shown: str, item: Any, evidence: Any, sizes: tuple[int, ...]) -> IntakeOutcome:
         from lfp_desktop.casework import fit_to_resolution
 
+        rgb = evidence.rgb
         fitted = {}
         for s in sizes:
             if fits(rgb.shape[1], rgb.shape[0], s):
                 fitted[s] = fit_to_resolution(rgb, s)
         return IntakeOutcome(request_id, shown, item=item, thumbnail=thumbnail(rgb), fitted=fitted,
+                             jpeg_grids={s: evidence.grid_for(img) for s, (img, _) in fitted.items()},
                              stored=self._stored(item.id))
 
     def _stored(self, item_id: int) -> tuple[Any, ...]:
@@ -168,10 +171,10 @@ class CaseWorker(QObject):
                 self._case.record(self.actor, "evidence_refused", {"path": shown, "reason": problem})
                 return IntakeOutcome(request.request_id, shown, error=problem)
             item = self._case.add_evidence(path, self.actor)
-            rgb = self._case.load_image(item.id).rgb
+            evidence = self._case.load_image(item.id)
         except LFPError as exc:
             return IntakeOutcome(request.request_id, shown, error=str(exc))
-        return self._prepared(request.request_id, shown, item, rgb, request.sizes)
+        return self._prepared(request.request_id, shown, item, evidence, request.sizes)
 
     @Slot(object, int)
     def refit(self, item_ids: list[int], size: int) -> None:
@@ -180,12 +183,13 @@ class CaseWorker(QObject):
 
         for item_id in item_ids:
             try:
-                rgb = self._case.load_image(item_id).rgb
+                evidence = self._case.load_image(item_id)
             except LFPError:
                 continue
+            rgb = evidence.rgb
             if fits(rgb.shape[1], rgb.shape[0], size):
                 image, note = fit_to_resolution(rgb, size)
-                self.item_refitted.emit(self._case.id, item_id, size, image, note)
+                self.item_refitted.emit(self._case.id, item_id, size, image, note, evidence.grid_for(image))
 
     @Slot(int, object, str, str)
     def store(self, item_id: int, outcome: Any, item_sha256: str, fit_note: str) -> None:

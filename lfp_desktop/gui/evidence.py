@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,7 @@ class EvidenceRecord:
     thumbnail: np.ndarray | None = None
     fitted: dict[int, np.ndarray] = field(default_factory=dict)
     fit_notes: dict[int, str] = field(default_factory=dict)
+    jpeg_grids: dict[int, Any] = field(default_factory=dict)  # size -> the file's JPEG grid, if it applies
     error: str = ""
     status: dict[str, str] = field(default_factory=dict)  # model key -> queued/running/…
     messages: dict[str, str] = field(default_factory=dict)  # model key -> error text

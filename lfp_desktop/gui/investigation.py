@@ -264,6 +264,7 @@ class Investigation(QObject):
             rec.thumbnail = outcome.thumbnail
         for size, (image, note) in outcome.fitted.items():
             rec.fitted[size], rec.fit_notes[size] = image, note
+            rec.jpeg_grids[size] = outcome.jpeg_grids.get(size)
         return rec, new
 
     def _add_stored(self, rec: EvidenceRecord, out: ItemOutcome) -> None:
@@ -274,11 +275,11 @@ class Investigation(QObject):
         rec.outcomes[model_key] = out
         self.curves[(rec.key, model_key)] = CurveBuffer.from_outcome(out)
 
-    def _on_refitted(self, case_id: str, item_id: int, size: int, image: Any, note: str) -> None:
+    def _on_refitted(self, case_id: str, item_id: int, size: int, image: Any, note: str, grid: Any) -> None:
         rec = self.records.get(row_key(case_id, item_id))
         if rec is None:
             return
-        rec.fitted[size], rec.fit_notes[size] = image, note
+        rec.fitted[size], rec.fit_notes[size], rec.jpeg_grids[size] = image, note, grid
         self._submit_records([rec], [m for m in self.models.values() if m.size == size])
 
     # -- analysis --------------------------------------------------------------------------
@@ -296,7 +297,7 @@ class Investigation(QObject):
                 if m.size not in rec.fitted:
                     refit.setdefault(m.size, []).append(rec.item_id)
                     continue
-                work.append(WorkItem(rec.key, m.key, rec.fitted[m.size], self.options))
+                work.append(WorkItem(rec.key, m.key, rec.fitted[m.size], self.options, rec.jpeg_grids.get(m.size)))
             self._note_fit(rec)
         for size, ids in refit.items():
             self._cmd.refit.emit(ids, size)

@@ -73,6 +73,7 @@ class WorkItem:
     model_key: str
     image: np.ndarray
     options: RunOptions
+    jpeg_grid: Any = None  # the evidence file's JPEG grid when ``image`` is its pixels unchanged
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Settings: device, starts, steps, early stopping, blur model, loss and LPIPS backbone, target FPR,
+"""Settings: device, starts, steps, early stopping, blur and JPEG models, loss and LPIPS backbone, target FPR,
 workers and images per job. Invalid values are refused inline (OK stays disabled)."""
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ class SettingsDialog(QDialog):
         self.blur.setSuffix(" px")
         self.blur.setToolTip("For evidence that was blurred, resized or re-compressed after it was made: "
                              "fit a blur of up to this radius alongside the key. Slower; off for clean images.")
+        self.jpeg = QCheckBox("Compare JPEG evidence where the file stored it")
+        self.jpeg.setChecked(settings.jpeg_model)
+        self.jpeg.setToolTip("A JPEG at the model's resolution is compared inside its file's quantisation "
+                             "intervals instead of pixel by pixel, so the codec's block artefacts do not "
+                             "mislead the search. Needs early stopping on (the reference procedure compares pixels).")
         self.loss = QComboBox()
         for value, label in LOSSES:
             self.loss.addItem(label, value)
@@ -79,6 +84,7 @@ class SettingsDialog(QDialog):
         self.loss.currentIndexChanged.connect(self._revalidate)
         self.statistic.currentIndexChanged.connect(self._revalidate)
         self.early.toggled.connect(self._revalidate)
+        self.jpeg.toggled.connect(self._revalidate)
         self._revalidate()
 
     def _layout(self) -> None:
@@ -88,6 +94,7 @@ class SettingsDialog(QDialog):
         form.addRow("Maximum steps:", self.steps)
         form.addRow("", self.early)
         form.addRow("Blur model:", self.blur)
+        form.addRow("JPEG model:", self.jpeg)
         form.addRow("Loss:", self.loss)
         row = QHBoxLayout()
         row.addWidget(self.backbone, 1)
@@ -115,9 +122,11 @@ class SettingsDialog(QDialog):
         lpips = str(self.loss.currentData()).startswith("lpips")
         self.backbone.setEnabled(lpips)
         self.browse.setEnabled(lpips)
+        self.jpeg.setEnabled(self.early.isChecked() and not lpips)
         s = dataclasses.replace(self._base, device=self.device.currentText().strip(), starts=self.starts.value(),
                                 steps=self.steps.value(), early_stopping=self.early.isChecked(),
                                 blur_radius=self.blur.value(), statistic=str(self.statistic.currentData()),
+                                jpeg_model=self.jpeg.isChecked(),
                                 loss=str(self.loss.currentData()), lpips_backbone=self.backbone.text().strip(),
                                 target_fpr=parse_fpr(self.fpr.text()), workers=self.workers.value(),
                                 images_per_job=self.per_job.value())

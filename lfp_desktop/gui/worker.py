@@ -83,7 +83,8 @@ class DeviceWorker(QObject):
         try:
             analyses = analyse(ctx, [w.image for w in job.items],
                                settings=with_model_penalty(job.options.attribution, ctx.generator),
-                               policy=job.options.policy, callback=throttle, cancel=cancel)
+                               policy=job.options.policy, callback=throttle, cancel=cancel,
+                               jpeg=[w.jpeg_grid for w in job.items])
         except AttributionCancelled:
             self.cancelled.emit(job.job_id)
             return

@@ -10,6 +10,7 @@ import hashlib
 import io
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,9 @@ def batch_report_data_from_case(case_id: str, *, root: Path | None = None,
             raise ReportError(f"no item of case {case.id} has a result with a verdict; "
                               "attribute the evidence against a registry first")
         method = method_from_result(with_verdict[-1])
+        # JPEG evidence may have been compared through its file's grid, the rest pixel by pixel.
+        losses = sorted({str(r.get("loss") or "-") for r in with_verdict})
+        method = replace(method, loss=" / ".join(losses))
         rows = tuple(_batch_item(it, s, method) for it, s in latest)
         return BatchReportData(CaseInfo(case.id, case.title, case.analyst, case.notes), method,
                                rows, _now(now))

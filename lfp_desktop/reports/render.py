@@ -20,7 +20,7 @@ from lfp_desktop.reports.layout import (BAND, MUTED, RULE, VERDICT_COLOURS, VERD
 from lfp_desktop.reports.model import CaseInfo, ReportData, iso_utc
 from lfp_desktop.reports.signing import MANIFEST_NAME, format_fingerprint
 from lfp_desktop.reports.wording import (blur_note, comparison_text, esc, key_numbers, lay_verdict, limits,
-                                         p_value_meaning, sci, user_label)
+                                         loss_text, p_value_meaning, sci, user_label)
 
 
 def render_report(data: ReportData, *, cert_fingerprint: str, paper: str = "a4") -> bytes:
@@ -129,7 +129,7 @@ def _method(data: ReportData, width: float) -> list[Flowable]:
             ("Checkpoint SHA-256", mono(m.checkpoint_sha256.lower())),
             ("Scheme SHA-256", mono(m.scheme_sha256.lower())),
             ("Registry digest", mono(m.registry_digest)),
-            ("Reconstruction loss", esc(m.loss)),
+            ("Reconstruction loss", loss_text(m)),
             ("Search", f"{m.starts} independent starts \u00d7 up to {m.steps:,} steps; early "
                        f"stopping {'on' if m.early_stopping else 'off'}{blur_note(m)}"),
             ("Key comparison", comparison_text(m)),
@@ -204,7 +204,7 @@ def _stats_table(data: ReportData, width: float) -> Table:
               "Independent starts reading the same bit support it."]]
     if r.reconstruction_distance is not None:
         rows.append(["Reconstruction distance", f"{r.reconstruction_distance:.4g}",
-                     f"Loss ({esc(m.loss)}) between the image and its reconstruction; "
+                     f"Loss ({loss_text(m)}) between the image and its reconstruction; "
                      "large values mean the generator could not reproduce the image."])
     return grid_table(["Quantity", "Value", "What it means"], rows,
                       [40 * mm, 36 * mm, width - 76 * mm])

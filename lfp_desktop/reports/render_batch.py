@@ -11,7 +11,7 @@ from lfp_desktop.reports.layout import (BAND, MUTED, VERDICT_COLOURS, VERDICT_TI
 from lfp_desktop.reports.model import VERDICTS, BatchReportData
 from lfp_desktop.reports.render import heading, mono, signature_section, title_block
 from lfp_desktop.reports.signing import format_fingerprint
-from lfp_desktop.reports.wording import blur_note, comparison_text, esc, sci
+from lfp_desktop.reports.wording import blur_note, comparison_text, esc, loss_text, sci
 
 
 def render_batch_report(data: BatchReportData, *, cert_fingerprint: str,
@@ -90,7 +90,7 @@ def _settings(data: BatchReportData, width: float) -> list[Flowable]:
             ("Checkpoint SHA-256", mono(m.checkpoint_sha256.lower())),
             ("Scheme SHA-256", mono(m.scheme_sha256.lower())),
             ("Registry digest", mono(m.registry_digest)),
-            ("Search", f"{esc(m.loss)} loss; {m.starts} starts \u00d7 up to {m.steps:,} steps; "
+            ("Search", f"{loss_text(m)} loss; {m.starts} starts \u00d7 up to {m.steps:,} steps; "
                        f"early stopping {'on' if m.early_stopping else 'off'}{blur_note(m)}; {esc(m.device)}"),
             ("Key comparison", comparison_text(m)),
             ("Target false-positive rate", sci(m.target_fpr))]

@@ -23,6 +23,14 @@ def blur_note(m: MethodInfo) -> str:
     return f"; blur model up to {m.blur_radius} px" if m.blur_radius else ""
 
 
+LOSS_TEXT = {"pixel+jpeg": "pixel, with JPEG evidence compared inside its file's quantisation intervals"}
+
+
+def loss_text(m: MethodInfo) -> str:
+    """The reconstruction loss(es) in words (``a / b`` when the items of a batch differ)."""
+    return esc(" / ".join(LOSS_TEXT.get(name, name) for name in m.loss.split(" / ")))
+
+
 def comparison_text(m: MethodInfo) -> str:
     """How decoded keys were compared with the registered ones."""
     if m.statistic == "weighted":

@@ -18,7 +18,7 @@ class ScanOptions:
 
 def scan_options(settings: Any, *, batch_size: int | None = None, **attribution_changes: Any) -> ScanOptions:
     """Options from a :class:`lfp_desktop.config.Settings`, as the app runs its analyses
-    (starts, steps, loss, early stopping, blur model, key comparison, target false-attribution rate,
+    (starts, steps, loss, early stopping, blur and JPEG models, key comparison, target false-attribution rate,
     images per job);
     ``attribution_changes`` override AttributionSettings fields (e.g. ``seed``)."""
     from lfp_desktop.engine.matching import DecisionPolicy
@@ -27,7 +27,9 @@ def scan_options(settings: Any, *, batch_size: int | None = None, **attribution_
 
     kw = dict(starts=settings.starts, steps=settings.steps, loss=settings.loss,
               lpips_backbone=settings.lpips_backbone, blur_radius=settings.blur_radius)
-    attribution = AttributionSettings(**kw) if settings.early_stopping else AttributionSettings.reference(**kw)
+    # The JPEG model belongs to the engine's evidence models; the reference procedure has none.
+    attribution = (AttributionSettings(**kw, jpeg_model=settings.jpeg_model) if settings.early_stopping
+                   else AttributionSettings.reference(**kw))
     if attribution_changes:
         attribution = replace(attribution, **attribution_changes)
     attribution.validate()

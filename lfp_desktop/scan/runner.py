@@ -143,11 +143,12 @@ class _Scan:
         from lfp_desktop.casework.intake import fit_to_resolution
 
         try:
-            image, note = fit_to_resolution(self.case.load_image(item.id).rgb, self.model.size)
+            evidence = self.case.load_image(item.id)
+            image, note = fit_to_resolution(evidence.rgb, self.model.size)
         except LFPError as exc:
             self._failed([index], item.id, item.sha256, str(exc))
             return
-        self.pending.append(BatchItem(item.id, item.sha256, image, note))
+        self.pending.append(BatchItem(item.id, item.sha256, image, note, evidence.grid_for(image)))
         self.scheduled[item.id] = [index]
         self._set(index, shown, "queued", **ident)
         if len(self.pending) >= self.options.batch_size:

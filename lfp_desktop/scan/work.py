@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lfp_desktop.engine.jpeg_grid import JpegGrid
 from lfp_desktop.errors import LFPError
 
 
@@ -24,6 +25,7 @@ class BatchItem:
     sha256: str
     image: np.ndarray = field(repr=False)
     fit_note: str = ""
+    jpeg_grid: JpegGrid | None = None  # the evidence file's, when ``image`` is its pixels unchanged
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def _analyse(ctx: Any, items: tuple[BatchItem, ...], options: Any,
     from lfp_desktop.scan.records import matched_bits, result_record
 
     settings = with_model_penalty(options.attribution, ctx.generator)
-    analyses = analyse(ctx, [it.image for it in items], settings=settings, policy=options.policy, cancel=cancel)
+    analyses = analyse(ctx, [it.image for it in items], settings=settings, policy=options.policy, cancel=cancel,
+                       jpeg=[it.jpeg_grid for it in items])
     out = []
     for it, a in zip(items, analyses):
         record, attachments = result_record(a.to_dict(arrays=True), matched=matched_bits(ctx, a),

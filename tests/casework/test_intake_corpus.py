@@ -178,6 +178,29 @@ def test_conversions_produce_the_documented_values(corpus: Path) -> None:
     assert read_evidence(corpus / "one-pixel.png").rgb.tolist() == [[[200, 100, 50]]]
 
 
+def test_a_jpeg_keeps_its_quantisation_grid_only_while_its_pixels_are_unchanged(tmp_path: Path) -> None:
+    from lfp_desktop.casework import fit_to_resolution
+
+    path = tmp_path / "plain.jpg"
+    path.write_bytes(encoded(noise(64, 48), "JPEG", quality=60))
+    ev = read_evidence(path)
+    assert ev.jpeg_grid is not None and ev.jpeg_grid.subsampling == (2, 2) and ev.jpeg_grid.luma[0] > 1
+    assert ev.grid_for(ev.rgb) == ev.jpeg_grid
+    resized, _ = fit_to_resolution(ev.rgb, 32)
+    assert ev.grid_for(resized) is None  # resampled pixels no longer sit on the file's grid
+    square = tmp_path / "square.jpg"
+    square.write_bytes(encoded(noise(32, 32), "JPEG", quality=60))
+    sq = read_evidence(square)
+    assert sq.grid_for(fit_to_resolution(sq.rgb, 32)[0]) == sq.jpeg_grid
+    png = tmp_path / "plain.png"
+    png.write_bytes(encoded(noise(32, 32), "PNG"))
+    assert read_evidence(png).jpeg_grid is None
+
+
+def test_a_rotated_jpeg_has_no_grid(corpus: Path) -> None:
+    assert read_evidence(corpus / "rotated.jpg").jpeg_grid is None  # EXIF rotation moved the blocks
+
+
 def test_huge_but_legal_image_decodes_and_fits(corpus: Path) -> None:
     image = read_evidence(corpus / "huge-but-legal.png")
     assert (image.width, image.height) == (6000, 4000) and image.rgb.shape == (4000, 6000, 3)

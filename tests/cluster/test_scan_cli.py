@@ -89,3 +89,21 @@ def test_weighted_key_comparison_reaches_the_decision_the_record_and_the_report(
     with pytest.raises(SystemExit):  # argparse refuses an unknown comparison
         main(scan_args + ["--out", "x", "--statistic", "cosine"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_jpeg_evidence_is_compared_through_its_grid_in_the_record_and_the_batch_report(demo, scan_args, tmp_path,
+                                                                                      capsys):
+    from lfp_desktop.reports.from_case import batch_report_data_from_case
+
+    folder = tmp_path / "uploads"
+    shutil.copy(demo.evidence_dir / "vera.adams_2.jpg", folder / "vera.adams_2.jpg")
+    args = [a for a in scan_args if a != "--no-early-stopping"]  # the reference procedure has no JPEG model
+    assert main(args + ["--out", "mixed"]) == 0
+    capsys.readouterr()
+    with CaseStore(tmp_path / "cases").open_case("mixed", readonly=True) as case:
+        losses = {it.original_path.rsplit("/", 1)[-1]: case.latest_result(it.id).result["loss"] for it in case.items()}
+    assert losses == {"picture_2.png": "pixel", "vera.adams_2.jpg": "pixel+jpeg"}
+    assert batch_report_data_from_case("mixed", root=tmp_path / "cases").method.loss == "pixel / pixel+jpeg"
+    assert main(args + ["--out", "pixels", "--no-jpeg-model"]) == 0
+    with CaseStore(tmp_path / "cases").open_case("pixels", readonly=True) as case:
+        assert {case.latest_result(it.id).result["loss"] for it in case.items()} == {"pixel"}

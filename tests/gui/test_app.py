@@ -71,7 +71,13 @@ def test_settings_dialog_refuses_invalid_values_inline(qtbot, tmp_path):
     dlg.device.setCurrentText("cpu")
     dlg.starts.setValue(7)
     dlg.steps.setValue(345)
+    assert dlg.jpeg.isChecked() and not dlg.jpeg.isEnabled()  # on by default; not with an LPIPS loss
+    dlg.loss.setCurrentIndex(0)
+    assert dlg.jpeg.isEnabled()
+    dlg.jpeg.setChecked(False)
+    dlg.loss.setCurrentIndex(1)
     dlg.early.setChecked(False)
+    assert not dlg.jpeg.isEnabled()  # the reference procedure compares pixels
     assert dlg.blur.text() == "off"  # the default: no blur model
     dlg.blur.setValue(3)
     assert dlg.statistic.currentData() == "hamming"  # the default: the paper's Hamming distance
@@ -83,6 +89,7 @@ def test_settings_dialog_refuses_invalid_values_inline(qtbot, tmp_path):
     assert (s.device, s.starts, s.steps, s.early_stopping, s.loss, s.target_fpr, s.workers, s.images_per_job) == (
         "cpu", 7, 345, False, "lpips-vgg", 1e-4, 2, 3)
     assert s.lpips_backbone == str(backbone) and s.blur_radius == 3 and s.statistic == "weighted"
+    assert s.jpeg_model is False
 
 
 def test_settings_layout_and_recent_files_survive_a_restart(qtbot, tiny_ws, fast_settings):

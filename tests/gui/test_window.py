@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -53,15 +54,17 @@ def test_drop_corrupt_and_good_files(qtbot, window, tiny_ws, tmp_path):
     assert out.record["steps_run"] == 20 and len(out.record["final_losses"]) == 2
 
 
-def _cli_record(tiny_ws, image, tmp_path, capsys, *extra: str) -> dict:  # noqa: ANN001 - fixtures
-    """``lfp attribute --json`` on one image with the window's fast settings (see fast_settings)."""
+def _cli_record(tiny_ws, image, tmp_path, capsys, *extra: str, reference: bool = True) -> dict:  # noqa: ANN001
+    """``lfp attribute --json`` on one image with the window's fast settings (see fast_settings);
+    ``reference=False`` keeps the engine's evidence models (early stopping on)."""
     scheme_file = tmp_path / "scheme.npz"
     with Registry.open(tiny_ws.registry_path, readonly=True) as reg:
         scheme_file.write_bytes(reg.scheme_bytes())
     capsys.readouterr()
     assert lfp_main(["attribute", str(image), "--checkpoint", str(tiny_ws.checkpoint_path), "--scheme",
                      str(scheme_file), "--registry", str(tiny_ws.registry_path), "--starts", "2", "--steps", "20",
-                     "--no-early-stopping", "--fpr", "0.01", "--device", "cpu", *extra, "--json"]) == 0
+                     *(["--no-early-stopping"] if reference else []), "--fpr", "0.01", "--device", "cpu", *extra,
+                     "--json"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -92,6 +95,22 @@ def test_weighted_key_comparison_matches_the_cli_and_is_shown(qtbot, tiny_ws, fa
     assert window.result.values["Decision rule"].text().startswith("confidence-weighted distance: p ≤ 0.01")
     assert (f"weighted {gui['weighted_distance']} of {gui['weight_total']}"
             in window.result.values["Hamming distance"].text())
+
+
+def test_jpeg_evidence_is_compared_through_its_grid_as_on_the_command_line(qtbot, tiny_ws, fast_settings, tmp_path,
+                                                                          capsys):
+    settings = dataclasses.replace(fast_settings, early_stopping=True)  # 20 steps: under the minimum, so all run
+    window = start_window(qtbot, settings, [ModelSpec(tiny_ws.registry_path, tiny_ws.checkpoint_path)])
+    image = tmp_path / "bruno.berg_1.jpg"
+    Image.open(tiny_ws.evidence_dir / "bruno.berg_1.png").save(image, quality=60)
+    drop_paths(window, [image])
+    wait_all_final(qtbot, window, 1)
+    gui = record_by_name(window, image.name).headline().record
+    cli = _cli_record(tiny_ws, image, tmp_path, capsys, reference=False)
+    assert gui["loss"] == cli["loss"] == "pixel+jpeg"
+    for field in ("verdict", "user_name", "hamming_distance", "bits"):
+        assert gui[field] == cli[field], field
+    assert gui["final_losses"] == pytest.approx(cli["final_losses"], rel=1e-4)
 
 
 def test_results_are_stored_in_the_case_and_reshown(qtbot, window, tiny_ws):

@@ -142,6 +142,15 @@ def test_a_blur_model_is_stated_in_the_method(report_data, tmp_path):
 
 
 @needs_pdftotext
+def test_jpeg_evidence_compared_through_its_grid_is_stated(report_data, tmp_path):
+    plain = " ".join(_text(render_report(report_data, cert_fingerprint=FINGERPRINT), tmp_path).split())
+    assert "quantisation intervals" not in plain
+    jpeg = replace(report_data, method=replace(report_data.method, loss="pixel+jpeg"))
+    text = " ".join(_text(render_report(jpeg, cert_fingerprint=FINGERPRINT), tmp_path).split())
+    assert "pixel, with JPEG evidence compared inside its file's quantisation intervals" in text
+
+
+@needs_pdftotext
 def test_the_key_comparison_is_stated_and_a_weighted_match_explained(report_data, tmp_path):
     plain = " ".join(_text(render_report(report_data, cert_fingerprint=FINGERPRINT), tmp_path).split())
     assert "Key comparison Hamming distance: each differing bit counts 1" in plain
