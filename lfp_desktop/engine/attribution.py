@@ -343,8 +343,8 @@ class _Inversion:
         their stored state and final loss become the polished ones."""
         s = self.s
         free = self.U.shape[0]
-        if (s.polish_iterations == 0 or self.loss_fn.name != "pixel" or self.loss_fn.uses_grid(i) or not self._can_polish
-                or free + self.scheme.key_len > _MAX_POLISH_COORDINATES):
+        if (s.polish_iterations == 0 or self.loss_fn.name != "pixel" or self.loss_fn.uses_grid(i)
+                or not self._can_polish or free + self.scheme.key_len > _MAX_POLISH_COORDINATES):
             return
         target = self.targets[i]
         eps = 1e-4

@@ -36,6 +36,6 @@ def jpeg_grid(image: Any) -> JpegGrid | None:
         return None
     sampling = _SAMPLING.get(JpegImagePlugin.get_sampling(image))
     luma, chroma = tables[0], tables[1]
-    if sampling is None or len(luma) != 64 or len(chroma) != 64:
-        return None
+    if sampling is None or len(luma) != 64 or len(chroma) != 64 or min(*luma, *chroma) < 1:
+        return None  # a step of 0 is invalid JPEG (a hostile file): no grid, the pixel loss
     return JpegGrid(tuple(int(q) for q in luma), tuple(int(q) for q in chroma), sampling)

@@ -19,10 +19,14 @@ from tests.engine.tiny import KEY
 STANDARD_LUMA_ROW = [16, 11, 10, 16, 24, 40, 51, 61]  # the first row of the quality-50 luma table
 
 
-def jpeg_file(img: np.ndarray, quality: int, subsampling: int = 2) -> Image.Image:
+def jpeg_bytes(img: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="JPEG", quality=quality, subsampling=subsampling)
-    return Image.open(io.BytesIO(buf.getvalue()))
+    return buf.getvalue()
+
+
+def jpeg_file(img: np.ndarray, quality: int, subsampling: int = 2) -> Image.Image:
+    return Image.open(io.BytesIO(jpeg_bytes(img, quality, subsampling)))
 
 
 def smooth_picture(size: int = 32, seed: int = 0) -> np.ndarray:
@@ -46,6 +50,9 @@ def test_the_grid_is_read_from_the_file():
     grey = io.BytesIO()
     Image.fromarray(img[..., 0]).save(grey, format="JPEG", quality=50)
     assert jpeg_grid(Image.open(io.BytesIO(grey.getvalue()))) is None
+    hostile = bytearray(jpeg_bytes(img, 50))
+    hostile[hostile.find(b"\xff\xdb") + 5] = 0  # a quantisation step of 0 (invalid; Pillow decodes it)
+    assert jpeg_grid(Image.open(io.BytesIO(bytes(hostile)))) is None
 
 
 @pytest.mark.parametrize("subsampling", [0, 2])
