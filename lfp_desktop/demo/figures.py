@@ -54,7 +54,7 @@ def how_it_works(gen, scheme, key: np.ndarray, seed: int = 7) -> Image.Image:
     plain = generate(gen, scheme, None, [seed]).images[0]
     marked = generate(gen, scheme, key, [seed]).images[0]
     diff = np.clip(np.abs(marked.astype(int) - plain.astype(int)) * 4, 0, 255).astype(np.uint8)
-    scale = 4
+    scale = max(1, 128 // gen.config.size)  # tiles of about 128 px whatever the model's size
     tiles = [(plain, "base generator"), (marked, "user's copy: key k"), (diff, "difference ×4")]
     s = gen.config.size * scale
     w, h = 1100, s + 190
@@ -67,8 +67,9 @@ def how_it_works(gen, scheme, key: np.ndarray, seed: int = 7) -> Image.Image:
         draw.text((x, 12), label, fill=INK, font=fs)
         x += s + 30
     bits = "".join(map(str, key[:24].tolist())) + "…"
-    steps = [("1. provider", f"w_k = μ + P_U(w − μ) + σVᵀk\nk = {bits}"),
-             ("2. analyst", "invert g from 20 starts:\nŵ = μ + Uᵀα + σVᵀ sigmoid(κ)"),
+    code, soft = ("k", "sigmoid(κ)") if scheme.encoding == "01" else ("(2k − 1)", "(2 sigmoid(κ) − 1)")
+    steps = [("1. provider", f"w_k = μ + P_U(w − μ) + σVᵀ{code}\nk = {bits}"),
+             ("2. analyst", f"invert g from 20 starts:\nŵ = μ + Uᵀα + σVᵀ{soft}"),
              ("3. decode", "k̂ = 1[sigmoid(κ) > ½]\nnearest registered key"),
              ("4. verdict", "ATTRIBUTED if p(d) ≤ 10⁻⁶\nelse INCONCLUSIVE / NO MATCH")]
     bx = x + 10

@@ -1,6 +1,6 @@
 """Train the bundled demo StyleGAN2 on procedurally rendered faces (CPU-friendly).
 
-    python -m lfp_desktop.demo.train --out runs/demo [--iters 6000] [--resume]
+    python -m lfp_desktop.demo.train --out runs/demo [--iters 12000] [--resume]
     python -m lfp_desktop.demo.train --export runs/demo/snapshot.pt --to resources/demo/generator.pt
 
 The recipe is the usual StyleGAN2 one at a small scale: non-saturating logistic loss,
@@ -24,7 +24,7 @@ from torch import nn
 from lfp_desktop.engine.ops import LRELU_GAIN
 from lfp_desktop.engine.stylegan2 import Generator, GeneratorConfig
 
-DEMO_CONFIG = dict(size=32, style_dim=128, n_mlp=4, channels=(128, 64, 32, 32))
+DEMO_CONFIG = dict(size=64, style_dim=128, n_mlp=4, channels=(96, 48, 32, 16, 8))
 
 
 class EqualConv2d(nn.Module):
@@ -233,8 +233,8 @@ def export(snapshot: Path, target: Path, n_avg: int = 10_000) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo")
-    p.add_argument("--iters", type=int, default=6000)
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--iters", type=int, default=12000)
+    p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=0.002)
     p.add_argument("--r1-gamma", type=float, default=0.01)
     p.add_argument("--r1-every", type=int, default=16)

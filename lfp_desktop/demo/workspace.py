@@ -96,7 +96,7 @@ def build_demo_workspace(root: Path | None = None, *, users: int = DEMO_USERS, s
     scheme = load_scheme(ws.scheme_path, checkpoint_sha256=gen.sha256)
     rng = np.random.default_rng(seed)
     names = demo_names(users, seed)
-    with Registry.create(ws.registry_path, scheme_bytes=ws.scheme_path.read_bytes(), scheme_name="LFP demo faces 32 px",
+    with Registry.create(ws.registry_path, scheme_bytes=ws.scheme_path.read_bytes(), scheme_name=f"LFP demo faces {gen.config.size} px",
                          key_len=scheme.key_len, actor="lfp demo init") as reg:
         reg.enroll_many(names, actor="lfp demo init", rng=rng)
         keys = reg.load_keys()

@@ -223,7 +223,7 @@ class _Inversion:
         return self.w_from_probs(alpha, torch.sigmoid(kappa))
 
     def w_from_probs(self, alpha: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
-        coef = probs if self.scheme.encoding == "01" else 2.0 * probs - 1.0
+        coef = self.scheme.encode_soft(probs)
         return self.mean + (alpha * self.alpha_scale) @ self.U + self.scheme.sigma * (coef @ self.V)
 
     def penalty(self, alpha: torch.Tensor) -> torch.Tensor:

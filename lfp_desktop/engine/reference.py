@@ -47,9 +47,7 @@ def sequential_attribution(generator: torch.nn.Module, scheme: Scheme, image: np
         opt = torch.optim.Adam([alpha, kappa], lr=settings.lr)
         losses = []
         for step in range(settings.steps):
-            probs = torch.sigmoid(kappa)
-            coef = probs if scheme.encoding == "01" else 2 * probs - 1
-            w = basis["mean"] + alpha @ basis["U"] + scheme.sigma * (coef @ basis["V"])
+            w = basis["mean"] + alpha @ basis["U"] + scheme.sigma * (scheme.encode_soft(torch.sigmoid(kappa)) @ basis["V"])
             dist = loss_fn(generator.synthesis(w), row)
             pen = (torch.relu(alpha - bound) + torch.relu(-bound - alpha)).sum(1)
             loss = (dist + settings.penalty * pen).sum()

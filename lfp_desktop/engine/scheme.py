@@ -130,8 +130,12 @@ class Scheme:
 
     def encode_bits(self, bits: np.ndarray) -> np.ndarray:
         """Bits {0,1} (..., K) → the coefficients added along the key directions (before σ)."""
-        b = np.asarray(bits, dtype=np.float64)
-        return b if self.encoding == "01" else 2.0 * b - 1.0
+        return self.encode_soft(np.asarray(bits, dtype=np.float64))
+
+    def encode_soft(self, probs: Any) -> Any:
+        """The same map for bit probabilities in [0, 1] (an array or a tensor, kept as is):
+        p for {0, 1} keys, 2p − 1 for ±1 keys."""
+        return probs if self.encoding == "01" else 2.0 * probs - 1.0
 
     def embed(self, w: np.ndarray, bits: np.ndarray) -> np.ndarray:
         """w_k = μ + P_U (w − μ) + σ Vᵀ enc(k)_r (each bit repeated ``repeat`` times);

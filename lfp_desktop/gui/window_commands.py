@@ -148,7 +148,7 @@ class WindowCommands(QObject):
         self._open_initial_case("Demo investigation")
         self.w.hint.show_hint(
             "<b>Demo workspace open.</b> No registry was configured, so LFP Desktop loaded its bundled demo: a "
-            "32 px face generator and a registry of 1 000 users. Drop images from the demo evidence folder "
+            "small face generator and a registry of 1 000 users. Drop images from the demo evidence folder "
             f"(<code>{ws.evidence_dir}</code>) on the window, or scan the whole folder.", "Scan demo evidence…")
         self.w.hint.action_clicked.connect(lambda: self.scan_folder(str(ws.evidence_dir)))
 

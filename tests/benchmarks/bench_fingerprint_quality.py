@@ -3,7 +3,7 @@ images of the same latents, and how much flipping one bit changes an image, for 
 strengths σ and shifts S. A script, not a test.
 
     python tests/benchmarks/bench_fingerprint_quality.py [--checkpoint C --scheme S] \
-        [--sigmas 0.6,0.8,1.0] [--shifts 80] [--key-len 48] [--n 64] [--json]
+        [--sigmas 0.6,0.8,1.0] [--shifts 80] [--key-len 48] [--encodings 01,pm1] [--n 64] [--json]
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def measure(gen, scheme, n: int, seed: int = 0) -> dict:
     flipped = generate(gen, scheme, flipped_keys, seeds).images
     one_bit = np.abs(flipped.astype(np.float64) - marked).mean(axis=(1, 2, 3))
     return {
-        "key_len": scheme.key_len, "shift": scheme.shift, "sigma": scheme.sigma, "images": n,
+        "key_len": scheme.key_len, "shift": scheme.shift, "sigma": scheme.sigma, "encoding": scheme.encoding,
+        "images": n,
         "psnr_db": float(np.mean([psnr(p, m) for p, m in zip(plain, marked)])),
         "ssim": float(np.mean([ssim(p, m) for p, m in zip(plain, marked)])),
         "mean_abs_change_grey_levels": float(np.abs(marked.astype(np.float64) - plain).mean()),
@@ -68,6 +69,7 @@ def main() -> None:
     p.add_argument("--sigmas", default="")
     p.add_argument("--shifts", default="")
     p.add_argument("--key-len", type=int, default=0)
+    p.add_argument("--encodings", default="", help="bit encodings to compare (default: the scheme's)")
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
@@ -78,13 +80,15 @@ def main() -> None:
     sigmas = [float(s) for s in args.sigmas.split(",")] if args.sigmas else [base.sigma]
     shifts = [int(s) for s in args.shifts.split(",")] if args.shifts else [base.shift if key_len == base.key_len
                                                                            else base.latent_dim - key_len]
-    rows = [measure(gen, base.with_layout(key_len=key_len, shift=s, sigma=g), args.n) for s in shifts for g in sigmas]
+    encodings = args.encodings.split(",") if args.encodings else [base.encoding]
+    rows = [measure(gen, base.with_layout(key_len=key_len, shift=s, sigma=g, encoding=e), args.n)
+            for e in encodings for s in shifts for g in sigmas]
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'K':>3} {'S':>4} {'sigma':>6} {'PSNR dB':>8} {'SSIM':>6} {'mean |Δ|':>9} {'1-bit |Δ|':>10} {'1-bit max':>10}")
+    print(f"{'K':>3} {'S':>4} {'enc':>4} {'sigma':>6} {'PSNR dB':>8} {'SSIM':>6} {'mean |Δ|':>9} {'1-bit |Δ|':>10} {'1-bit max':>10}")
     for r in rows:
-        print(f"{r['key_len']:>3} {r['shift']:>4} {r['sigma']:>6.2f} {r['psnr_db']:>8.2f} {r['ssim']:>6.3f} "
+        print(f"{r['key_len']:>3} {r['shift']:>4} {r['encoding']:>4} {r['sigma']:>6.2f} {r['psnr_db']:>8.2f} {r['ssim']:>6.3f} "
               f"{r['mean_abs_change_grey_levels']:>9.2f} {r['one_bit_mean_abs_change_grey_levels']:>10.3f} "
               f"{r['one_bit_max_pixel_change_grey_levels']:>10.0f}")
 

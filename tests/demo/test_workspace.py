@@ -6,6 +6,7 @@ import pytest
 
 from lfp_desktop.analysis import ModelContext, analyse
 from lfp_desktop.casework.intake import fit_to_resolution, read_evidence
+from lfp_desktop.demo.train import DEMO_CONFIG
 from lfp_desktop.demo.workspace import build_demo_workspace, ensure_demo_workspace
 from lfp_desktop.engine.attribution import AttributionSettings
 from lfp_desktop.engine.checkpoint import load_generator, sha256_file
@@ -35,7 +36,7 @@ def test_bundled_model_and_scheme_belong_together(workspace):
     gen = load_generator(workspace.checkpoint_path, device="cpu")
     scheme = load_scheme(workspace.scheme_path, checkpoint_sha256=gen.sha256)
     assert gen.sha256 == sha256_file(workspace.checkpoint_path)
-    assert scheme.key_len >= 48 and gen.config.size == 32
+    assert scheme.key_len >= 48 and gen.config.size == DEMO_CONFIG["size"] == 64
 
 
 def test_workspace_contents(workspace, context):
@@ -57,7 +58,7 @@ def test_workspace_contents(workspace, context):
 
 def _fitted(workspace, entry):
     ev = read_evidence(workspace.evidence_dir / entry["file"])
-    return fit_to_resolution(ev.rgb, 32)[0]
+    return fit_to_resolution(ev.rgb, DEMO_CONFIG["size"])[0]
 
 
 def test_clean_demo_image_names_the_right_user(workspace, context):

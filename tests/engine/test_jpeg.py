@@ -98,7 +98,7 @@ def _fit_from_truth(gen, scheme, latents, bits, targets, loss, steps=250):
     loss.prepare(targets)
     rows = torch.arange(len(bits))
     for _ in range(steps):
-        w = b["mean"] + (alpha * b["free_stds"]) @ b["U"] + scheme.sigma * (torch.sigmoid(kappa) @ b["V"])
+        w = b["mean"] + (alpha * b["free_stds"]) @ b["U"] + scheme.sigma * (scheme.encode_soft(torch.sigmoid(kappa)) @ b["V"])
         value = loss(gen.synthesis(w).clamp(-1, 1), rows)
         opt.zero_grad()
         value.sum().backward()
@@ -107,19 +107,19 @@ def _fit_from_truth(gen, scheme, latents, bits, targets, loss, steps=250):
 
 
 def test_on_compressed_demo_images_the_true_key_holds_only_under_the_jpeg_model(demo_model):
-    """At quality 50 the pixel loss prefers a wrong key near the true latent (it fits block
-    artefacts and dropped detail); the JPEG model keeps every bit."""
+    """At quality 30 the pixel loss prefers a wrong key near the true latent of every image (it
+    fits block artefacts and dropped detail); the JPEG model keeps every bit."""
     gen, scheme = demo_model
     rng = np.random.default_rng(11)
     bits = rng.integers(0, 2, (2, scheme.key_len), dtype=np.uint8)
     batch = generate(gen, scheme, bits, [101, 202])
-    files = [jpeg_file(im, 50) for im in batch.images]
+    files = [jpeg_file(im, 30) for im in batch.images]
     targets = from_uint8(np.stack([np.asarray(f.convert("RGB")) for f in files]))
     pixel_wrong = _fit_from_truth(gen, scheme, batch.latents, bits, targets, PixelLoss())
     jpeg_wrong = _fit_from_truth(gen, scheme, batch.latents, bits, targets,
                                  JpegAwareLoss([jpeg_grid(f) for f in files], PixelLoss()))
     assert jpeg_wrong.tolist() == [0, 0]
-    assert pixel_wrong.sum() >= 4
+    assert (pixel_wrong > 0).all()
 
 
 def test_attribution_uses_the_grid_per_image(model):

@@ -60,6 +60,20 @@ def test_embedding_projects_back_to_sigma_k(gen, scheme):
     np.testing.assert_allclose((batch.latents - plain) @ scheme.U.T, 0, atol=1e-4)
 
 
+@pytest.mark.parametrize("encoding", ["01", "pm1"])
+def test_soft_bits_meet_the_hard_encoding_at_0_and_1_for_arrays_and_tensors(scheme, encoding):
+    import torch
+
+    s = scheme.with_layout(encoding=encoding)
+    bits = np.array([[0, 1, 1, 0, 1, 0, 0, 1]], dtype=np.uint8)
+    np.testing.assert_array_equal(s.encode_soft(bits.astype(np.float64)), s.encode_bits(bits))
+    probs = torch.tensor([[0.0, 1.0, 0.5, 0.25]], requires_grad=True)
+    soft = s.encode_soft(probs)
+    assert isinstance(soft, torch.Tensor) and soft.requires_grad  # differentiable, as the search needs
+    expected = [[0.0, 1.0, 0.5, 0.25]] if encoding == "01" else [[-1.0, 1.0, 0.0, -0.5]]
+    np.testing.assert_allclose(soft.detach().numpy(), expected)
+
+
 def test_wrong_checkpoint_refused_naming_both_hashes(scheme, tmp_path):
     save_scheme(scheme, tmp_path / "s.npz")
     other = "ab" * 32
