@@ -59,13 +59,10 @@ def measure(gen, scheme, n: int, seed: int = 0) -> dict:
 
 
 def main() -> None:
-    from lfp_desktop.commands._common import demo_paths
-    from lfp_desktop.engine.checkpoint import load_generator
-    from lfp_desktop.engine.scheme import load_scheme
+    from lfp_desktop.commands._common import add_model, load_model
 
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--checkpoint", default=None)
-    p.add_argument("--scheme", default=None)
+    add_model(p)
     p.add_argument("--sigmas", default="")
     p.add_argument("--shifts", default="")
     p.add_argument("--key-len", type=int, default=0)
@@ -73,9 +70,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    ckpt, scheme_path = (args.checkpoint, args.scheme) if args.checkpoint else demo_paths()
-    gen = load_generator(ckpt, device="cpu")
-    base = load_scheme(scheme_path, checkpoint_sha256=gen.sha256)
+    gen, base = load_model(argparse.Namespace(**vars(args), device="cpu"))
     key_len = args.key_len or base.key_len
     sigmas = [float(s) for s in args.sigmas.split(",")] if args.sigmas else [base.sigma]
     shifts = [int(s) for s in args.shifts.split(",")] if args.shifts else [base.shift if key_len == base.key_len

@@ -63,24 +63,19 @@ def expected_wrong_bits(jac: np.ndarray, key_idx: np.ndarray, gap: float, noise_
 def main() -> None:
     import torch
 
-    from lfp_desktop.commands._common import demo_paths
-    from lfp_desktop.engine.checkpoint import load_generator
+    from lfp_desktop.commands._common import add_model, load_model
     from lfp_desktop.engine.fingerprint import fingerprint_latents
     from lfp_desktop.engine.matching import max_attributable_distance
     from lfp_desktop.engine.postprocess import BLUR_KERNELS, BLUR_SIGMAS, NOISE_STD_MAX, odd_kernel
-    from lfp_desktop.engine.scheme import load_scheme
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=None)
-    p.add_argument("--scheme", default=None)
+    add_model(p)
     p.add_argument("--layouts", default="", help="K:S:sigma:encoding,... (default: the scheme's own)")
     p.add_argument("--n", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    ckpt, scheme_path = (args.checkpoint, args.scheme) if args.checkpoint else demo_paths()
-    gen = load_generator(ckpt, device="cpu")
-    base = load_scheme(scheme_path, checkpoint_sha256=gen.sha256)
+    gen, base = load_model(argparse.Namespace(**vars(args), device="cpu"))
     layouts = parse_layouts(args.layouts) if args.layouts else [(base.key_len, base.shift, base.sigma, base.encoding)]
     torch.manual_seed(args.seed)
     with torch.no_grad():
@@ -94,7 +89,7 @@ def main() -> None:
         bits = np.random.default_rng(args.seed + 2).integers(0, 2, (args.n, key_len), dtype=np.uint8)
         marked = fingerprint_latents(w, scheme, bits)
         jac = jacobians(gen, marked, base.components)
-        gap = sigma * (1.0 if enc == "01" else 2.0)
+        gap = sigma * float(np.ptp(scheme.encode_bits(np.array([0, 1]))))  # between a 0 and a 1 bit
         key_idx = np.arange(shift, shift + key_len)
         wrong = np.array([expected_wrong_bits(j, key_idx, gap, *c) for j, c in zip(jac, conditions)])
         limit = max_attributable_distance(key_len, 1000, 1e-6)
